@@ -1,0 +1,133 @@
+"""Run a .tflite model on batches of windows with LiteRT (CPU with XNNPACK, GPU when there is one).
+
+The model takes float windows (n × window_samples) and returns class scores (n × labels); the
+classifier never needs to know the architecture. Batches are padded up to a power of two so the
+interpreter is resized (a costly re-allocation) only when the batch size class changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .model_card import ModelCard, load_card
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+
+
+def _interpreter_class() -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - only where the abandoned tflite-runtime is installed
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
+    return Interpreter
+
+
+def _bucket(n: int) -> int:
+    size = 1
+    while size < n:
+        size *= 2
+    return size
+
+
+class Classifier:
+    """A loaded model and its card. ``predict(windows)`` returns probabilities (n × labels)."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        card: ModelCard | None = None,
+        num_threads: int = 1,
+        try_gpu: bool = True,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.card = card if card is not None else load_card(self.model_path)
+        self.backend = "cpu"
+        self._gpu = self._try_gpu() if try_gpu else None
+        Interpreter = _interpreter_class()
+        try:
+            self._interp = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"model {self.model_path} cannot be loaded by LiteRT ({exc}); restore or retrain it"
+            ) from exc
+        inp = self._interp.get_input_details()
+        out = self._interp.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise ModelError(f"model {self.model_path} must have one input and one output tensor")
+        self._in_index = inp[0]["index"]
+        self._out_index = out[0]["index"]
+        in_shape = list(inp[0]["shape"])
+        out_shape = list(out[0]["shape"])
+        if in_shape[-1] != self.card.window_samples:
+            raise ModelError(
+                f"model {self.model_path} takes windows of {in_shape[-1]} samples but its card says "
+                f"{self.card.window_samples}; rebuild the card"
+            )
+        if out_shape[-1] != len(self.card.labels):
+            raise ModelError(
+                f"model {self.model_path} has {out_shape[-1]} outputs but its card names "
+                f"{len(self.card.labels)} labels; rebuild the card"
+            )
+        self._batch = int(in_shape[0])
+        log.info("model %s loaded on %s", self.card.model_id, self.backend)
+
+    def _try_gpu(self) -> Any:
+        """LiteRT's CompiledModel on the GPU accelerator; None (CPU) when there is no GPU adapter."""
+        try:
+            from ai_edge_litert.compiled_model import CompiledModel
+            from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+
+            model = CompiledModel.from_file(str(self.model_path), HardwareAccelerator.GPU)
+        except (ImportError, RuntimeError, ValueError, AttributeError) as exc:
+            log.debug("no GPU backend (%s); using the CPU interpreter", exc)
+            return None
+        # A GPU model would be run with input/output TensorBuffers; until that path is exercised on
+        # real hardware we report it and still run the validated CPU interpreter.
+        log.info("a LiteRT GPU accelerator is available: %s", model)
+        return None
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            self._interp.resize_tensor_input(self._in_index, [batch, self.card.window_samples])
+            self._interp.allocate_tensors()
+            self._batch = batch
+
+    def predict(self, windows: np.ndarray, normalised: bool = False) -> np.ndarray:
+        """Probabilities for raw windows (n × window); ``normalised`` skips the card's scaling."""
+        x = np.asarray(windows, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if not normalised:
+            x = self.card.normalisation.apply(x)
+        n = x.shape[0]
+        out = np.empty((n, len(self.card.labels)), dtype=np.float32)
+        for start in range(0, n, MAX_BATCH):
+            chunk = x[start : start + MAX_BATCH]
+            batch = _bucket(chunk.shape[0])
+            self._resize(batch)
+            if batch != chunk.shape[0]:
+                padded = np.zeros((batch, x.shape[1]), dtype=np.float32)
+                padded[: chunk.shape[0]] = chunk
+                chunk = padded
+            self._interp.set_tensor(self._in_index, np.ascontiguousarray(chunk))
+            self._interp.invoke()
+            out[start : start + MAX_BATCH] = self._interp.get_tensor(self._out_index)[: len(chunk)][
+                : min(MAX_BATCH, n - start)
+            ]
+        return to_probabilities(out)
+
+
+def to_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Scores → rows that sum to 1 (softmax outputs pass through; sigmoid outputs are rescaled)."""
+    scores = np.clip(np.nan_to_num(scores, nan=0.0), 0.0, None)
+    total = scores.sum(axis=1, keepdims=True)
+    uniform = np.full_like(scores, 1.0 / scores.shape[1])
+    return np.where(total > 0, scores / np.where(total > 0, total, 1), uniform).astype(np.float32)

@@ -1,0 +1,162 @@
+"""Daemon settings: nested frozen dataclasses, built once (from CLI flags and/or the TOML file).
+
+Nothing below the CLI and configuration loader sees CLI objects; every stage takes the part of
+``Settings`` it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+SOURCE_KINDS = ("mic", "file", "url", "stdin")
+PCM_FORMATS = ("s16le", "f32le")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def default_runtime_dir() -> Path:
+    """Where ipc sockets live: $RUNTIME_DIRECTORY (systemd), else $XDG_RUNTIME_DIR, else /tmp."""
+    for var in ("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value.split(":")[0]) / ("" if var == "RUNTIME_DIRECTORY" else "genrecast")
+    return Path("/tmp") / f"genrecast-{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One audio input."""
+
+    name: str
+    """Name used in topics (``genrecast.prediction.<name>``) and metrics."""
+    kind: str
+    """``mic``, ``file``, ``url`` or ``stdin``."""
+    target: str = ""
+    """Device (mic, empty = default), path (file), URL (url); unused for stdin."""
+    pcm_format: str = "s16le"
+    """Sample format of raw PCM on stdin."""
+    rate_hz: int = 48_000
+    """Sample rate of raw PCM on stdin."""
+    channels: int = 1
+    """Channel count of raw PCM on stdin."""
+    realtime: bool = True
+    """Pace a file source in real time (False: as fast as possible)."""
+    loop: bool = False
+    """Start a file source again when it ends (demos)."""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.kind}:{self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """Hop, smoothing and the rules for declaring a genre."""
+
+    hop_s: float = 0.5
+    """Seconds between the starts of consecutive windows."""
+    smooth_windows: int = 5
+    """Moving average of probabilities over this many windows."""
+    threshold: float = 0.6
+    """A genre is declared when its smoothed probability stays above this..."""
+    min_windows: int = 3
+    """...for this many consecutive windows (hysteresis: no flapping inside a track)."""
+    silence_db: float = -60.0
+    """Windows whose RMS is below this (dBFS) are reported as silence, not as a genre."""
+    label_thresholds: dict[str, float] = field(default_factory=dict)
+    """Per-label overrides of ``threshold``."""
+
+    def threshold_for(self, label: str) -> float:
+        return self.label_thresholds.get(label, self.threshold)
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Where and how events are published."""
+
+    endpoint: str = ""
+    """ZeroMQ endpoint to bind; empty = ``ipc://<runtime dir>/events.sock``."""
+    heartbeat_s: float = 5.0
+    """Seconds between heartbeat events."""
+    high_water_mark: int = 10_000
+    """Messages queued per subscriber before ZeroMQ drops (drops are counted)."""
+    ipc_mode: int = 0o660
+    """File mode of an ipc socket."""
+    ipc_group: str = ""
+    """Group that owns an ipc socket (empty: the daemon's group)."""
+    curve_secret_key: str = ""
+    """Path to the server's CURVE secret key file; set it to require authenticated subscribers."""
+    curve_authorized_dir: str = ""
+    """Folder of client public key files allowed to subscribe (with ``curve_secret_key``)."""
+
+    def resolved_endpoint(self, runtime_dir: Path | None = None) -> str:
+        if self.endpoint:
+            return self.endpoint
+        return f"ipc://{(runtime_dir or default_runtime_dir()) / 'events.sock'}"
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """The control socket (status, pause, resume, reload, snapshot)."""
+
+    endpoint: str = ""
+    """Empty = ``ipc://<runtime dir>/control.sock``; ``off`` disables it."""
+
+    def resolved_endpoint(self, runtime_dir: Path | None = None) -> str:
+        if self.endpoint:
+            return self.endpoint
+        return f"ipc://{(runtime_dir or default_runtime_dir()) / 'control.sock'}"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics over HTTP."""
+
+    port: int = 0
+    """TCP port for /metrics; 0 disables the endpoint."""
+    host: str = "127.0.0.1"
+    """Address to bind (loopback unless you mean it)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``genrecast run`` needs."""
+
+    sources: tuple[SourceSettings, ...]
+    """Audio inputs; at least one."""
+    model_path: Path
+    """The .tflite model (its card sits beside it)."""
+    decisions: DecisionSettings = field(default_factory=DecisionSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
+    control: ControlSettings = field(default_factory=ControlSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    num_threads: int = 1
+    """Threads for the LiteRT interpreter."""
+    config_path: Path | None = None
+    """The TOML file these settings came from, if any (reloaded on SIGHUP)."""
+
+
+def parse_source_spec(text: str, index: int = 0) -> SourceSettings:
+    """``[NAME=]KIND[:TARGET]`` → SourceSettings, e.g. ``living=mic:2``, ``file:song.ogg``."""
+    name, sep, spec = text.partition("=")
+    if not sep or "://" in name or ":" in name:
+        name, spec = "", text
+    kind, _, target = spec.partition(":")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(
+            f"source {text!r}: unknown kind {kind!r}; use one of mic[:DEVICE], file:PATH, url:URL, "
+            "stdin (optionally NAME=... in front)"
+        )
+    if kind in ("file", "url") and not target:
+        raise ConfigError(f"source {text!r}: {kind} needs a target, e.g. {kind}:{'song.ogg' if kind == 'file' else 'http://host/stream'}")
+    if not name:
+        name = kind if index == 0 else f"{kind}{index}"
+    if not _NAME_RE.match(name):
+        raise ConfigError(
+            f"source name {name!r} must be 1-64 letters, digits, '-' or '_' (it is used in topics)"
+        )
+    return SourceSettings(name=name, kind=kind, target=target)
