@@ -4,12 +4,11 @@ Why not soxr's ``ResampleStream``: at 48 kHz → 400 Hz it delivers output in ~2
 for a live 3-s window. This is a stateful polyphase FIR (the filter design of
 ``scipy.signal.resample_poly``: Kaiser-windowed sinc, beta 5, 10 zero crossings per side), so:
 
-* it emits every output sample as soon as its input has arrived (plus a fixed block of
-  ``BLOCK_OUTPUT_SAMPLES``),
-* the result does not depend on how the input is chunked: outputs are always computed in the same
-  fixed blocks with the same array shapes, so streaming in blocks of 64 or 4096 frames and resampling
-  a whole file in one call give bit-identical samples. Training and the daemon both use this class,
-  which is what makes their windows equal.
+* it emits every output sample as soon as its input has arrived (a look-ahead of 10 output
+  samples, 25 ms at 400 Hz),
+* the result does not depend on how the input is chunked: streaming in blocks of 64 or 4096 frames
+  and resampling a whole file in one call give the same samples. Training and the daemon both use
+  this class, which is what makes their windows equal.
 
 The filter's delay is compensated: output sample ``k`` is the signal at input time
 ``k / rate_out`` seconds.
@@ -27,7 +26,6 @@ MIN_RATE_HZ = 8_000
 MAX_RATE_HZ = 192_000
 ZERO_CROSSINGS = 10  # filter half-length in units of the larger of up/down (resample_poly's choice)
 KAISER_BETA = 5.0
-BLOCK_OUTPUT_SAMPLES = 20  # 50 ms at 400 Hz: the unit of work, rounded up to a multiple of `up`
 
 
 def design_filter(up: int, down: int) -> np.ndarray:
@@ -41,7 +39,15 @@ def design_filter(up: int, down: int) -> np.ndarray:
 
 
 class StreamingResampler:
-    """Resample a mono float32 stream from ``rate_in`` to ``rate_out`` in arbitrary chunks."""
+    """Resample a mono float32 stream from ``rate_in`` to ``rate_out`` in arbitrary chunks.
+
+    Polyphase decomposition: the outputs ``k = up*s + r`` of one residue ``r`` form an integer
+    decimator by ``down`` with its own taps. Each is computed as a matrix product of the input cut
+    into rows of ``down`` samples with the taps cut the same way (one BLAS call per residue per
+    chunk), then a shifted sum over the tap segments. Products are accumulated in float64, so the
+    float32 result does not depend on how BLAS blocks a matrix of a given height: chunking changes
+    nothing.
+    """
 
     def __init__(self, rate_in: int, rate_out: int) -> None:
         if not MIN_RATE_HZ <= rate_in <= MAX_RATE_HZ:
@@ -52,91 +58,106 @@ class StreamingResampler:
         self.rate_in = int(rate_in)
         self.rate_out = int(rate_out)
         g = gcd(self.rate_in, self.rate_out)
-        self.up = self.rate_out // g
-        self.down = self.rate_in // g
-        taps = design_filter(self.up, self.down)
-        half_len = (len(taps) - 1) // 2
-        # Pad so that every phase has the same number of taps.
-        self.taps_per_phase = -(-len(taps) // self.up)
-        padded = np.zeros(self.taps_per_phase * self.up)
+        up = self.up = self.rate_out // g
+        down = self.down = self.rate_in // g
+        taps = design_filter(up, down)
+        # Output k is the filter centred on upsampled index k*down + half: the delay is compensated.
+        self._half = (len(taps) - 1) // 2
+        taps_per_phase = -(-len(taps) // up)
+        padded = np.zeros(taps_per_phase * up)
         padded[: len(taps)] = taps
-        # phase_taps[p] holds h[p], h[p+up], ... reversed, ready to dot with ascending input.
-        self._phase_taps = np.ascontiguousarray(
-            padded.reshape(self.taps_per_phase, self.up).T[:, ::-1], dtype=np.float32
-        )
-        self.block = -(-BLOCK_OUTPUT_SAMPLES // self.up) * self.up
-        self._rows_per_phase = self.block // self.up
-        # Output k uses upsampled index n = k*down + half_len, so the filter delay is compensated.
-        self._offset = half_len
-        # Input history: (taps_per_phase - 1) zeros stand for the silence before the stream starts.
-        self._history = self.taps_per_phase - 1
-        self._buf = np.zeros(self._history, dtype=np.float32)
-        self._buf_start = -self._history  # absolute input index of _buf[0]
-        self._received = 0  # input samples received so far
-        self._next_out = 0  # index of the next output sample to compute
+        self._segments = -(-taps_per_phase // down)  # M: tap segments of `down` samples
+        # Per residue r: input offset c_r and the (down x M) matrix of its taps, reversed per segment.
+        self._offsets: list[int] = []
+        self._tap_mats: list[np.ndarray] = []
+        for r in range(up):
+            n0 = r * down + self._half
+            phase_taps = np.zeros(self._segments * down)
+            phase_taps[:taps_per_phase] = padded[n0 % up :: up]
+            self._offsets.append(n0 // up)
+            self._tap_mats.append(
+                np.ascontiguousarray(phase_taps.reshape(self._segments, down)[:, ::-1].T)
+            )
+        m = self._segments
+        # Zeros stand for the silence before the stream starts.
+        history = (m + 1) * down
+        self._buf = np.zeros(history, dtype=np.float32)
+        self._buf_start = -history  # absolute input index of _buf[0]
+        self._received = 0
+        self._next_out = 0  # next output index k
+        self._next_s = [0] * up  # next s to output, per residue
+        self._next_row = [-(m - 1)] * up  # next Z row to compute, per residue
+        self._z_cache = [np.zeros((0, m)) for _ in range(up)]  # rows [_next_row - len, _next_row)
         self._flushed = False
 
     @property
     def delay_s(self) -> float:
-        """Latency from an input sample arriving to its output block being complete."""
-        return (self._offset / self.up + self.block * self.down / self.up) / self.rate_in
+        """Look-ahead: an output sample is complete this long after its input time."""
+        return self._half / self.up / self.rate_in
 
-    def _last_input_needed(self, k_last: int) -> int:
-        return (k_last * self.down + self._offset) // self.up
+    def _outputs_available(self, received: int) -> int:
+        """Number of outputs whose input has fully arrived (k*down + half <= received*up - 1)."""
+        top = received * self.up - 1 - self._half
+        return top // self.down + 1 if top >= 0 else 0
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         """Feed mono samples; return every output sample that is now complete."""
-        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         if self._flushed:
             raise RuntimeError("process() after flush()")
-        self._buf = np.concatenate((self._buf, chunk)) if chunk.size else self._buf
-        self._received += chunk.size
-        return self._emit(self._received)
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        if chunk.size:
+            self._buf = np.concatenate((self._buf, chunk))
+            self._received += chunk.size
+        return self._emit(self._outputs_available(self._received))
 
     def flush(self) -> np.ndarray:
-        """End of stream: pad with silence and return the remaining outputs (total ≈ n·up/down)."""
+        """End of stream: pad with silence and return the remaining outputs (total = ceil(n·up/down))."""
         total_out = -(-self._received * self.up // self.down)
-        pad = self._last_input_needed(total_out + self.block) - self._received + 1
-        if pad > 0:
-            self._buf = np.concatenate((self._buf, np.zeros(pad, dtype=np.float32)))
-        out = self._emit(self._received + max(pad, 0))
+        pad = self._half // self.up + self.down + 1
+        self._buf = np.concatenate((self._buf, np.zeros(pad, dtype=np.float32)))
+        out = self._emit(total_out)
         self._flushed = True
-        keep = max(0, total_out - (self._next_out - out.size))
-        return out[:keep]
+        return out
 
-    def _emit(self, available: int) -> np.ndarray:
-        blocks = []
-        while self._last_input_needed(self._next_out + self.block - 1) < available:
-            blocks.append(self._compute_block(self._next_out))
-            self._next_out += self.block
-        # Drop input that no future output needs (keep the filter's history).
-        first_needed = self._last_input_needed(self._next_out) - (self.taps_per_phase - 1)
+    def _rows(self, r: int, j0: int, j1: int) -> np.ndarray:
+        """Z rows [j0, j1) of residue r: input rows of `down` samples times the tap matrix."""
+        down = self.down
+        start = j0 * down + self._offsets[r] - down + 1 - self._buf_start
+        block = self._buf[start : start + (j1 - j0) * down].reshape(j1 - j0, down)
+        return block.astype(np.float64) @ self._tap_mats[r]
+
+    def _emit(self, k_end: int) -> np.ndarray:
+        k0 = self._next_out
+        if k_end <= k0:
+            return np.zeros(0, dtype=np.float32)
+        up, m = self.up, self._segments
+        out = np.empty(k_end - k0, dtype=np.float32)
+        for r in range(up):
+            s0, s1 = self._next_s[r], (k_end - r + up - 1) // up
+            if s1 <= s0:
+                continue
+            z = np.concatenate((self._z_cache[r], self._rows(r, self._next_row[r], s1)))
+            # z holds rows [s0 - (M-1), s1): output s takes z[s - s0 + (M-1) - m, m] summed over m,
+            # an anti-diagonal walk: a strided view (row step M, column step -(M-1)) gathers it.
+            n = s1 - s0
+            y = np.lib.stride_tricks.as_strided(
+                z.reshape(-1)[(m - 1) * m :],
+                shape=(n, m),
+                strides=(m * z.itemsize, -(m - 1) * z.itemsize),
+                writeable=False,
+            ).sum(axis=1)
+            out[r - k0 + up * s0 : r - k0 + up * s1 : up] = y
+            self._z_cache[r] = z[n:]
+            self._next_s[r], self._next_row[r] = s1, s1
+        self._next_out = k_end
+        # Drop input no future row needs.
+        first_needed = min(
+            self._next_row[r] * self.down + self._offsets[r] - self.down + 1 for r in range(up)
+        )
         drop = first_needed - self._buf_start
         if drop > 0:
             self._buf = self._buf[drop:]
             self._buf_start += drop
-        if not blocks:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(blocks)
-
-    def _compute_block(self, k0: int) -> np.ndarray:
-        out = np.empty(self.block, dtype=np.float32)
-        buf = self._buf
-        q = self.taps_per_phase
-        stride = buf.strides[0]
-        for r in range(self.up):
-            n = (k0 + r) * self.down + self._offset
-            phase = n % self.up
-            last = n // self.up - self._buf_start  # index in buf of the newest input sample used
-            first = last - q + 1
-            # Rows are consecutive outputs of one phase: each starts `down` inputs after the last.
-            rows = np.lib.stride_tricks.as_strided(
-                buf[first:],
-                shape=(self._rows_per_phase, q),
-                strides=(self.down * stride, stride),
-                writeable=False,
-            )
-            out[r :: self.up] = rows @ self._phase_taps[phase]
         return out
 
 

@@ -152,7 +152,8 @@ def parse_source_spec(text: str, index: int = 0) -> SourceSettings:
             "stdin (optionally NAME=... in front)"
         )
     if kind in ("file", "url") and not target:
-        raise ConfigError(f"source {text!r}: {kind} needs a target, e.g. {kind}:{'song.ogg' if kind == 'file' else 'http://host/stream'}")
+        example = "song.ogg" if kind == "file" else "http://host/stream"
+        raise ConfigError(f"source {text!r}: {kind} needs a target, e.g. {kind}:{example}")
     if not name:
         name = kind if index == 0 else f"{kind}{index}"
     if not _NAME_RE.match(name):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from genrecast.daemon.errors import EXIT_MODEL, ModelError
 from genrecast.daemon.model_card import ModelCard, card_path_for, file_sha256, load_card
 from genrecast.daemon.normalise import Normalisation

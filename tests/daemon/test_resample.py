@@ -6,7 +6,6 @@ from math import gcd
 
 import numpy as np
 import pytest
-
 from genrecast.daemon.errors import UserError
 from genrecast.daemon.resample import StreamingResampler, design_filter, resample
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from genrecast.daemon.dsp import SourceDSP, audio_to_windows
 from genrecast.daemon.windowing import Windower, windows_of
 
@@ -13,7 +12,7 @@ def test_windows_start_every_hop_and_hold_the_right_samples() -> None:
     x = np.arange(1000, dtype=np.float32)
     starts, wins = windows_of(x, window=300, hop=100)
     assert starts.tolist() == list(range(0, 701, 100))
-    for s, w in zip(starts, wins):
+    for s, w in zip(starts, wins, strict=True):
         assert np.array_equal(w, x[s : s + 300])
 
 
