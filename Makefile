@@ -12,7 +12,7 @@ run:
 
 test:
 	@bash .ci/setup test
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/pytest
 
 lint:
 	@bash .ci/setup test
