@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import ModelError
 from .model_card import ModelCard, load_card
+from .model_probe import probe_model
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,12 @@ class Classifier:
         card: ModelCard | None = None,
         num_threads: int = 1,
         try_gpu: bool = True,
+        probe: bool = True,
     ) -> None:
         self.model_path = Path(model_path)
         self.card = card if card is not None else load_card(self.model_path)
+        if probe:  # a corrupt file may crash LiteRT in C: find out in a child process first
+            probe_model(self.model_path, self.card.window_samples, len(self.card.labels))
         self.backend = "cpu"
         self._gpu = self._try_gpu() if try_gpu else None
         Interpreter = _interpreter_class()
