@@ -1,0 +1,69 @@
+"""`genrecast proxy` as a real process: READY over sd_notify, forwarding, SIGTERM within 2 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import zmq
+
+STOP_LIMIT_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_proxy_forwards_many_publishers_and_stops(tmp_path: Path) -> None:
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(20)
+    front, back = _free_port(), _free_port()
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+           "GENRECAST_PROXY_FRONTEND": f"tcp://127.0.0.1:{front}",
+           "GENRECAST_PROXY_BACKEND": f"tcp://127.0.0.1:{back}"}
+    proc = subprocess.Popen([sys.executable, "-m", "genrecast.daemon.cli", "proxy"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    ctx = zmq.Context()
+    try:
+        ready = notify.recv(4096).decode()
+        assert ready.startswith("READY=1"), ready
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"genrecast.")
+        sub.connect(f"tcp://127.0.0.1:{back}")
+        pubs = [ctx.socket(zmq.PUB) for _ in range(2)]
+        for p in pubs:
+            p.connect(f"tcp://127.0.0.1:{front}")
+        got: set[bytes] = set()
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            for i, p in enumerate(pubs):
+                p.send(f"genrecast.heartbeat host{i}".encode())
+                p.send(b"other.topic filtered")
+            while sub.poll(50):
+                got.add(sub.recv())
+        assert got == {b"genrecast.heartbeat host0", b"genrecast.heartbeat host1"}
+        for s in (*pubs, sub):
+            s.close(linger=0)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=10)
+        elapsed = time.monotonic() - t0
+        assert rc == 0, proc.stderr.read() if proc.stderr else ""
+        assert elapsed < STOP_LIMIT_S, f"stopped in {elapsed:.2f} s"
+        assert notify.recv(4096).decode().startswith("STOPPING=1")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+        ctx.term()
+        notify.close()
