@@ -242,6 +242,9 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
     result: list[SourceSettings] = []
     for i, entry in enumerate(raw):
         key = f"sources[{i}]"
+        if isinstance(entry, SourceSettings):  # built by the command line already
+            result.append(entry)
+            continue
         if isinstance(entry, str):  # "name=kind:target", as on the command line
             try:
                 result.append(parse_source_spec(entry, i))
@@ -388,8 +391,8 @@ def load_settings(path: Path | str | None = None,
     """Build ``Settings`` from a TOML file (optional) and command-line overrides.
 
     ``overrides`` maps dotted keys (``"model.path"``, ``"decisions.hop_s"``, ...) to values;
-    ``None`` values are skipped; ``"sources"`` is a list of ``NAME=KIND:TARGET`` specs that
-    replaces the file's sources. Raises ``ConfigError`` with one line on any problem.
+    ``None`` values are skipped; ``"sources"`` is a list of ``NAME=KIND:TARGET`` specs (or
+    ``SourceSettings``) that replaces the file's sources. Raises ``ConfigError`` with one line on any problem.
     """
     overrides = dict(overrides or {})
     raw: dict[str, Any] = {}

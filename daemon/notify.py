@@ -61,6 +61,8 @@ class Notifier:
         return True
 
     def ready(self, status: str = "") -> bool:
+        if status:
+            self._last_status = _one_line(status)
         return self.notify("READY=1", *([f"STATUS={_one_line(status)}"] if status else []))
 
     def status(self, text: str) -> bool:
