@@ -7,7 +7,11 @@ interpreter is resized (a costly re-allocation) only when the batch size class c
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,40 @@ def _interpreter_class() -> Any:
     except ImportError:  # pragma: no cover - only where the abandoned tflite-runtime is installed
         from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
     return Interpreter
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence LiteRT's native logging (dozens of lines when probing for a GPU) unless debugging."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _compiled_gpu_model(compiled_model: Any, accelerator: Any, path: Path) -> Any:
+    """Try the GPU accelerator with native logging silenced, including the teardown of a failed
+    attempt (the exception's traceback keeps LiteRT's environment alive until it is dropped)."""
+    error: Exception | None = None
+    with _quiet_native_stderr():
+        try:
+            return compiled_model.from_file(str(path), accelerator.GPU)
+        except (RuntimeError, ValueError, AttributeError) as exc:
+            error = type(exc)(str(exc))
+            del exc
+            import gc
+
+            gc.collect()
+    raise error
 
 
 def _bucket(n: int) -> int:
@@ -89,7 +127,7 @@ class Classifier:
             from ai_edge_litert.compiled_model import CompiledModel
             from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 
-            model = CompiledModel.from_file(str(self.model_path), HardwareAccelerator.GPU)
+            model = _compiled_gpu_model(CompiledModel, HardwareAccelerator, self.model_path)
         except (ImportError, RuntimeError, ValueError, AttributeError) as exc:
             log.debug("no GPU backend (%s); using the CPU interpreter", exc)
             return None

@@ -1,0 +1,129 @@
+"""Per-source pipeline state: ring → SourceDSP (downmix, resample, window) → smoother.
+
+The main loop pulls due windows from every source's pipeline, classifies them together in one
+batch, then hands each window's probabilities back to its pipeline for the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dsp import SourceDSP
+from .model_card import ModelCard
+from .settings import DecisionSettings
+from .smoothing import Decision, Smoother, rms_dbfs
+from .sources.base import Source
+
+
+@dataclass
+class SourceCounters:
+    """Plain counters per source, read by metrics, the control socket and heartbeats."""
+
+    state: str = "starting"
+    frames_received: int = 0
+    frames_overrun: int = 0
+    windows_classified: int = 0
+    events_published: int = 0
+    events_dropped: int = 0
+    restarts: int = 0
+
+    def as_dict(self) -> dict[str, int | str]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    """A window ready to classify, with its place in the stream."""
+
+    pipeline: SourcePipeline
+    start_sample: int
+    """First model-rate sample of the window within the current source generation."""
+    window: np.ndarray
+    start_s: float
+    end_s: float
+    start_wall_s: float
+    end_wall_s: float
+
+
+class SourcePipeline:
+    def __init__(self, source: Source, card: ModelCard, decisions: DecisionSettings) -> None:
+        self.source = source
+        self.decisions = decisions
+        self.counters = SourceCounters()
+        self.paused = False
+        self.drained = False  # the input ended and its last windows were flushed
+        self._dsp: SourceDSP | None = None
+        self._generation = -1
+        self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
+        self.set_card(card)
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def set_card(self, card: ModelCard) -> None:
+        """A new model (SIGHUP reload): new decision state, and new DSP if rate/window changed."""
+        old = getattr(self, "card", None)
+        self.card = card
+        self.hop_samples = max(1, round(self.decisions.hop_s * card.sample_rate_hz))
+        self.smoother = Smoother(card.labels, self.decisions)
+        if old is not None and (old.sample_rate_hz, old.window_samples) != (
+            card.sample_rate_hz, card.window_samples
+        ):
+            self._restart_dsp()
+
+    def _restart_dsp(self) -> None:
+        if self._dsp is not None:
+            self._offset_s += self._dsp.windower.samples_seen / self._dsp.model_rate
+        self._dsp = None
+        self._generation = -1
+
+    def reset(self) -> None:
+        """Forget the stream so far (resume after a pause): the next window starts fresh."""
+        self._restart_dsp()
+        self.smoother.reset()
+
+    def pull(self) -> list[DueWindow]:
+        """Drain the ring; return the windows that are now complete (none while paused)."""
+        source = self.source
+        ring = source.ring
+        if ring is None or self.drained:
+            return []
+        if source.generation != self._generation:
+            self._restart_dsp()
+            self._generation = source.generation
+            assert source.rate_hz is not None
+            self._dsp = SourceDSP(source.rate_hz, self.card.sample_rate_hz,
+                                  self.card.window_samples, self.hop_samples)
+            self.smoother.reset()
+        dsp = self._dsp
+        assert dsp is not None
+        ended = source.ended  # read before draining: once set, every frame is already written
+        frames = ring.read()
+        self.counters.frames_received = source.frames_received
+        self.counters.frames_overrun = source.overrun_frames
+        if self.paused:
+            return []
+        pairs = dsp.push(frames) if frames.shape[0] else []
+        if ended and ring.available == 0:
+            pairs += dsp.flush()
+            self.drained = True
+        rate = self.card.sample_rate_hz
+        window_s = self.card.window_samples / rate
+        out = []
+        for start, window in pairs:
+            local_s = start / rate
+            out.append(DueWindow(
+                pipeline=self, start_sample=start, window=window,
+                start_s=self._offset_s + local_s, end_s=self._offset_s + local_s + window_s,
+                start_wall_s=source.start_wall_s + local_s,
+                end_wall_s=source.start_wall_s + local_s + window_s,
+            ))
+        return out
+
+    def decide(self, due: DueWindow, probs: np.ndarray) -> tuple[float, Decision]:
+        level = rms_dbfs(due.window)
+        self.counters.windows_classified += 1
+        return level, self.smoother.update(probs, level, due.end_s)

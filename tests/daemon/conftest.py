@@ -1,0 +1,150 @@
+"""Fixtures for daemon tests: a tiny real model, tone recordings, a subscriber in another process,
+and a private PulseAudio server with a null sink (reusable by the service tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+DATA = Path(__file__).resolve().parent / "data"
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO / "daemon" / "event_schema.json"
+TONE_SECONDS = 10.0
+
+
+def tone(freq_hz: float, seconds: float, rate: int, channels: int = 1,
+         level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    x = (level * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+def low_high(rate: int = 48_000, channels: int = 2) -> np.ndarray:
+    """10 s of a 50-Hz tone, then 10 s of a 150-Hz tone: the tone model says low, then high."""
+    return np.concatenate((tone(50, TONE_SECONDS, rate, channels),
+                           tone(150, TONE_SECONDS, rate, channels)))
+
+
+@pytest.fixture(scope="session")
+def tone_model() -> Path:
+    return DATA / "tone.tflite"
+
+
+@pytest.fixture(scope="session")
+def low_high_ogg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "low_high.ogg"
+    sf.write(path, low_high(44_100, 2), 44_100, format="OGG", subtype="VORBIS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def low_high_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "low_high.wav"
+    sf.write(path, low_high(48_000, 2), 48_000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="session")
+def event_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def genrecast_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "genrecast.daemon.cli", *args]
+
+
+class Subscriber:
+    """``genrecast listen --json`` in another process; ``events()`` parses what it printed."""
+
+    def __init__(self, endpoint: str, *kinds: str, seconds: float = 60.0,
+                 env: dict[str, str] | None = None) -> None:
+        cmd = genrecast_cmd("listen", endpoint, "--json", "--seconds", str(seconds))
+        for kind in kinds:
+            cmd += ["--kind", kind]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        time.sleep(1.0)  # let it start and connect before the daemon publishes
+
+    def events(self, timeout: float = 30.0) -> list[dict[str, Any]]:
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            out, err = self.proc.communicate()
+        assert "Traceback" not in err, err
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def stop(self) -> list[dict[str, Any]]:
+        self.proc.terminate()
+        return self.events()
+
+
+@pytest.fixture
+def free_tcp_endpoint() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"tcp://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private PulseAudio server with a null sink whose monitor is the default source.
+
+    Yields the environment a client needs (HOME with an .asoundrc routing ALSA's default device to
+    PulseAudio, so PortAudio reaches it; PULSE_SERVER). Fails, never skips, when it cannot start.
+    """
+    for tool in ("pulseaudio", "pactl", "paplay"):
+        assert shutil.which(tool), f"{tool} is missing: install pulseaudio and pulseaudio-utils"
+    assert Path("/usr/share/alsa/alsa.conf.d/pulse.conf").exists() or Path(
+        "/etc/alsa/conf.d/99-pulse.conf").exists(), (
+        "ALSA's pulse plugin is missing: install libasound2-plugins")
+    root = tmp_path_factory.mktemp("pulse")
+    home, runtime = root / "home", root / "runtime"
+    home.mkdir()
+    runtime.mkdir(mode=0o700)
+    (home / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+    socket_path = root / "native"
+    env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
+               PULSE_SERVER=f"unix:{socket_path}")
+    cmd = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
+           "--use-pid-file=no", "-L", "module-null-sink sink_name=null rate=48000",
+           "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket_path}"]
+    if os.geteuid() == 0:
+        cmd.insert(1, "--system=false")
+    log_path = root / "pulseaudio.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 15
+    ready = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        probe = subprocess.run(["pactl", "set-default-source", "null.monitor"], env=env,
+                               capture_output=True, check=False)
+        if probe.returncode == 0:
+            ready = True
+            break
+        time.sleep(0.2)
+    if not ready:
+        proc.kill()
+        pytest.fail(f"private PulseAudio server did not start: {log_path.read_text()[-2000:]}")
+    try:
+        yield env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
