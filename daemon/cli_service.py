@@ -107,7 +107,11 @@ def register(app: typer.Typer) -> None:
     def proxy_cmd(
         frontend: str = typer.Option("tcp://127.0.0.1:5601", "--frontend",
                                      envvar="GENRECAST_PROXY_FRONTEND",
-                                     help="XSUB endpoint daemons publish into."),
+                                     help="XSUB endpoint publishers connect into ('' = none)."),
+        upstream: list[str] = typer.Option([], "--upstream",  # noqa: B008
+                                           envvar="GENRECAST_PROXY_UPSTREAM",
+                                           help="A daemon's tcp publish endpoint to pull from "
+                                           "(repeatable; space-separated in the variable)."),
         backend: str = typer.Option("tcp://127.0.0.1:5602", "--backend",
                                     envvar="GENRECAST_PROXY_BACKEND",
                                     help="XPUB endpoint subscribers connect to."),
@@ -129,7 +133,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--curve-secret-key and --curve-authorized-dir go together; "
                               "set both or neither")
         proxy = Proxy(ProxySettings(frontend, backend, high_water_mark, curve_secret_key,
-                                    curve_authorized_dir)).start()
+                                    curve_authorized_dir, tuple(upstream))).start()
         notifier = Notifier()
         stop = threading.Event()
 
@@ -138,7 +142,8 @@ def register(app: typer.Typer) -> None:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _on_signal)
-        summary = f"forwarding {proxy.frontend_endpoint} -> {proxy.backend_endpoint}"
+        inputs = " ".join(filter(None, [proxy.frontend_endpoint, *upstream]))
+        summary = f"forwarding {inputs} -> {proxy.backend_endpoint}"
         typer.echo(f"genrecast proxy: {summary}", err=True)
         notifier.ready(summary)
         try:

@@ -2,11 +2,13 @@
 
 ::
 
-    genrecast (host A) ─PUB connect─┐
-    genrecast (host B) ─PUB connect─┼─► XSUB frontend ══ zmq.proxy ══ XPUB backend ◄─ SUB (many)
-    genrecast (host C) ─PUB connect─┘
+    genrecast (host A) PUB bind :5555 ◄─┐
+    genrecast (host B) PUB bind :5555 ◄─┼─ XSUB (connects upstream) ══ zmq.proxy ══ XPUB ◄─ SUB
+    publisher (host C) ─PUB connect──► XSUB frontend (bound)                    backend (bound)
 
-The daemons' own heartbeat events pass through, so a subscriber sees every daemon's health.
+The proxy's XSUB connects to every daemon's bound tcp endpoint (``--upstream``, repeatable; the
+daemon needs no change), and can also bind a frontend that publishers connect into. The daemons'
+own heartbeat events pass through, so a subscriber sees every daemon's health.
 Below that, ZMTP heartbeats (``ZMQ_HEARTBEAT_IVL``/``TIMEOUT``) on both sides detect a peer that
 vanished without closing its TCP connection (a host losing power), drop it, and ZeroMQ's
 connecting side reconnects on its own (``reconnect_ivl`` up to ``reconnect_ivl_max``).
@@ -45,7 +47,7 @@ def set_heartbeats(sock: zmq.Socket) -> None:
 @dataclass(frozen=True)
 class ProxySettings:
     frontend: str = "tcp://127.0.0.1:5601"
-    """XSUB endpoint the daemons' publishers connect to."""
+    """XSUB endpoint publishers connect to (empty: bind none, only connect upstream)."""
     backend: str = "tcp://127.0.0.1:5602"
     """XPUB endpoint subscribers connect to."""
     high_water_mark: int = 100_000
@@ -54,6 +56,8 @@ class ProxySettings:
     """Require CURVE on the backend (subscribers) with this server key..."""
     curve_authorized_dir: str = ""
     """...and these authorized subscriber public keys."""
+    upstream: tuple[str, ...] = ()
+    """Daemons' publish endpoints the XSUB connects to."""
 
 
 class Proxy:
@@ -79,7 +83,10 @@ class Proxy:
                 self._curve = CurveServer(self.context, settings.curve_secret_key,
                                           settings.curve_authorized_dir)
                 self._curve.secure(self.backend)
-            self.frontend_endpoint = bind(self.frontend, settings.frontend, what="proxy frontend")
+            self.frontend_endpoint = (bind(self.frontend, settings.frontend,
+                                           what="proxy frontend") if settings.frontend else "")
+            for endpoint in settings.upstream:
+                self.frontend.connect(endpoint)  # ZeroMQ reconnects by itself if it drops
             self.backend_endpoint = bind(self.backend, settings.backend, what="proxy backend")
             self._control.bind(self._control_endpoint)
         except Exception:
@@ -95,7 +102,8 @@ class Proxy:
 
     def start(self) -> Proxy:
         self._thread.start()
-        log.info("proxy: publishers → %s, subscribers ← %s", self.frontend_endpoint,
+        log.info("proxy: publishers → %s (upstream: %s), subscribers ← %s",
+                 self.frontend_endpoint or "-", " ".join(self.settings.upstream) or "-",
                  self.backend_endpoint)
         return self
 

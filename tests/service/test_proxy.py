@@ -67,3 +67,44 @@ def test_proxy_forwards_many_publishers_and_stops(tmp_path: Path) -> None:
             proc.stderr.close()
         ctx.term()
         notify.close()
+
+
+def test_proxy_pulls_from_daemons_bound_endpoints(tmp_path: Path) -> None:
+    """--upstream: the proxy connects to daemons that bind (no change on the daemon side)."""
+    ctx = zmq.Context()
+    daemons = [ctx.socket(zmq.PUB) for _ in range(2)]
+    ports = [d.bind_to_random_port("tcp://127.0.0.1") for d in daemons]
+    back = _free_port()
+    env = {**os.environ, "GENRECAST_PROXY_FRONTEND": "",
+           "GENRECAST_PROXY_UPSTREAM": " ".join(f"tcp://127.0.0.1:{p}" for p in ports),
+           "GENRECAST_PROXY_BACKEND": f"tcp://127.0.0.1:{back}"}
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "genrecast.daemon.cli", "proxy"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "forwarding" in line and str(ports[0]) in line and str(ports[1]) in line, line
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"genrecast.")
+        sub.connect(f"tcp://127.0.0.1:{back}")
+        got: set[bytes] = set()
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            for i, d in enumerate(daemons):
+                d.send(f"genrecast.heartbeat daemon{i}".encode())
+            while sub.poll(50):
+                got.add(sub.recv())
+        assert got == {b"genrecast.heartbeat daemon0", b"genrecast.heartbeat daemon1"}
+        sub.close(linger=0)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+        for d in daemons:
+            d.close(linger=0)
+        ctx.term()
