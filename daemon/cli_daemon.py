@@ -60,9 +60,13 @@ LabelThr = Annotated[list[str] | None, typer.Option(
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        source: Annotated[list[str], typer.Option(
+        ctx: typer.Context,
+        source: Annotated[list[str] | None, typer.Option(
             "--source", "-s", help="[NAME=]mic[:DEVICE] | file:PATH | url:URL | stdin "
-            "(repeatable).")],
+            "(repeatable; replaces the configuration's sources).")] = None,
+        config: Annotated[Path | None, typer.Option(
+            "--config", "-c", help="TOML configuration (default: /etc/genrecast/genrecast.toml "
+            "when it exists); flags override its values.")] = None,
         model: Model = None,
         publish: Annotated[str, typer.Option(
             "--publish", help="ZeroMQ endpoint to bind (default: ipc socket in the runtime "
@@ -90,8 +94,7 @@ def register(app: typer.Typer) -> None:
         """Listen to the sources, classify every window, publish events over ZeroMQ (Ctrl-C stops)."""
         from dataclasses import replace
 
-        from .service import Daemon
-        from .settings import PCM_FORMATS, DecisionSettings, PublishSettings, Settings, parse_source_spec
+        from .settings import PCM_FORMATS, parse_source_spec
 
         if pcm_format not in PCM_FORMATS:
             raise ConfigError(f"--format {pcm_format!r} must be one of {', '.join(PCM_FORMATS)}")
@@ -99,7 +102,7 @@ def register(app: typer.Typer) -> None:
         if heartbeat <= 0 or hwm < 1:
             raise ConfigError("--heartbeat must be positive and --hwm at least 1")
         specs = []
-        for i, text in enumerate(source):
+        for i, text in enumerate(source or []):
             spec = parse_source_spec(text, i)
             specs.append(replace(spec, realtime=not fast, loop=loop, pcm_format=pcm_format,
                                  rate_hz=rate, channels=channels))
@@ -109,22 +112,34 @@ def register(app: typer.Typer) -> None:
                               "name them NAME=KIND:TARGET")
         if sum(s.kind == "stdin" for s in specs) > 1:
             raise ConfigError("only one source can read stdin")
-        settings = Settings(
-            sources=tuple(specs), model_path=model or _default_model(),
-            decisions=DecisionSettings(hop_s=hop, smooth_windows=smooth, threshold=threshold,
-                                       min_windows=min_windows, silence_db=silence_db,
-                                       label_thresholds=_label_thresholds(label_threshold or [])),
-            publish=PublishSettings(endpoint=publish, heartbeat_s=heartbeat, high_water_mark=hwm),
-            num_threads=threads,
-        )
-        daemon = Daemon(settings)
-        daemon.install_signal_handlers()
-        daemon.start(subscriber_grace_s=startup_grace)
-        assert daemon.publisher is not None and daemon.classifier is not None
-        typer.echo(f"genrecast: {daemon.classifier.card.model_id} on {daemon.backend}, "
-                   f"events on {daemon.publisher.bound_endpoint}, sources: "
-                   + ", ".join(f"{s.name}={s.spec}" for s in specs), err=True)
-        daemon.run()
+        # Flags given on the command line override the configuration file (service task).
+        from .config import DEFAULT_CONFIG_PATH, load_settings
+        from .lifecycle import config_path_or_default, run_service
+
+        def given(name: str, value: object) -> object:
+            # click's ParameterSource (typer may vendor click, so compare by name)
+            source_of = ctx.get_parameter_source(name)
+            return value if getattr(source_of, "name", "") in ("COMMANDLINE",
+                                                               "ENVIRONMENT") else None
+
+        overrides = {
+            "sources": specs or None,
+            "model.path": str(model) if model else None,
+            "model.threads": given("threads", threads),
+            "publish.endpoint": given("publish", publish),
+            "publish.heartbeat_s": given("heartbeat", heartbeat),
+            "publish.high_water_mark": given("hwm", hwm),
+            "publish.startup_grace_s": given("startup_grace", startup_grace),
+            "decisions.hop_s": given("hop", hop),
+            "decisions.smooth_windows": given("smooth", smooth),
+            "decisions.threshold": given("threshold", threshold),
+            "decisions.min_windows": given("min_windows", min_windows),
+            "decisions.silence_db": given("silence_db", silence_db),
+            "decisions.thresholds": (_label_thresholds(label_threshold)
+                                     if label_threshold else None),
+        }
+        settings = load_settings(config_path_or_default(config, DEFAULT_CONFIG_PATH), overrides)
+        run_service(settings, overrides)
 
     @app.command("listen")
     def listen_cmd(
