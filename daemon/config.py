@@ -9,7 +9,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [model]      path, threads
     [[sources]]  name, kind, target, pcm_format, rate_hz, channels, realtime, loop
     [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, [decisions.thresholds]
-    [publish]    endpoint, heartbeat_s, high_water_mark
+    [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
     [control]    endpoint
     [metrics]    port, host
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
@@ -123,6 +123,7 @@ _SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "endpoint": (_string(), '"tcp://127.0.0.1:5555"'),
         "heartbeat_s": (_number(0.0, 3600.0, lo_open=True), "5.0"),
         "high_water_mark": (_number(0, 10_000_000, integer=True), "10000"),
+        "startup_grace_s": (_number(0.0, 60.0), "1.0"),
     },
     "control": {
         "endpoint": (_string(), '"ipc:///run/genrecast/control.sock"'),
@@ -324,8 +325,9 @@ def _decisions(rep: _Reporter, table: dict[str, Any]) -> DecisionSettings:
 def _publish(rep: _Reporter, publish: dict[str, Any], security: dict[str, Any],
              base: Path | None) -> PublishSettings:
     values: dict[str, Any] = dict(publish)
-    if "heartbeat_s" in values:
-        values["heartbeat_s"] = float(values["heartbeat_s"])
+    for key in ("heartbeat_s", "startup_grace_s"):
+        if key in values:
+            values[key] = float(values[key])
     _check_endpoint(rep, "publish.endpoint", values.get("endpoint", ""), loopback_only=False)
     if "ipc_mode" in security:
         values["ipc_mode"] = _as_mode(security["ipc_mode"])

@@ -306,7 +306,7 @@ def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) 
     try:
         runtime.open()
         runtime.install_signal_handlers()
-        daemon.start()
+        daemon.start(subscriber_grace_s=settings.publish.startup_grace_s)
         publisher = daemon.publisher
         classifier = daemon.classifier
         print(f"genrecast: {classifier.card.model_id if classifier else '?'} on "

@@ -84,6 +84,9 @@ class PublishSettings:
     """Seconds between heartbeat events."""
     high_water_mark: int = 10_000
     """Messages queued per subscriber before ZeroMQ drops (drops are counted)."""
+    startup_grace_s: float = 0.0
+    """Seconds to wait after binding before reading the sources (subscribers connecting now
+    receive the first events)."""
     ipc_mode: int = 0o660
     """File mode of an ipc socket."""
     ipc_group: str = ""
