@@ -1,0 +1,136 @@
+"""Keras models: every one takes the raw (normalised) window and outputs class probabilities.
+
+- ``seed``/``conv1d``: the seed's Conv1D stack on the waveform.
+- ``conv2d``: a fixed-DFT spectrogram front-end inside the graph (convolution filters, so it
+  converts to full int8), then a Conv2D stack in the seeds' spirit.
+- ``mlp``: the seeds' dense baseline.
+- ``gcnet`` (default): batch-normalised Conv1D blocks, global average + max pooling and dropout;
+  trained with augmentation (augment.py). Its choice is justified by benchmarks/accuracy.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from genrecast.daemon.errors import UserError
+
+ARCHITECTURES = ("gcnet", "conv1d", "conv2d", "mlp")
+DEFAULT_ARCH = "gcnet"
+
+# conv2d front-end: 128-sample frames (0.32 s at 400 Hz) every 16 samples, 64 frequency bins.
+DFT_FRAME_SAMPLES = 128
+DFT_HOP_SAMPLES = 16
+DFT_BINS = 64
+# Keras' default 0.99 leaves the moving variance near its initial 1.0 for hundreds of steps while
+# the true variance of small normalised inputs is ~1e-4: inference then sees shrunken activations
+# and predicts one class (measured: validation stuck at one class for 4 epochs). 0.9 converges fast.
+BN_MOMENTUM = 0.9
+
+
+def _keras() -> Any:
+    import keras
+
+    return keras
+
+
+def build_conv1d(window: int, n_classes: int, seed_head: bool = False) -> Any:
+    """The seed's network; ``seed_head`` keeps its sigmoid output (trained with MSE)."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((window,), name="window")
+    x = L.Reshape((window, 1))(inp)
+    for filters, kernel, stride in ((32, 31, 4), (32, 31, 3), (48, 15, 2), (48, 15, 2)):
+        x = L.Conv1D(filters, kernel, strides=stride, padding="same", activation="relu")(x)
+    x = L.Flatten()(x)
+    x = L.Dense(64, activation="relu")(x)
+    out = L.Dense(n_classes, activation="sigmoid" if seed_head else "softmax")(x)
+    return keras.Model(inp, out, name="seed_conv1d" if seed_head else "conv1d")
+
+
+def build_mlp(window: int, n_classes: int) -> Any:
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((window,), name="window")
+    x = L.Dense(256, activation="relu")(inp)
+    x = L.Dropout(0.3)(x)
+    x = L.Dense(128, activation="relu")(x)
+    x = L.Dense(64, activation="relu")(x)
+    out = L.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out, name="mlp")
+
+
+def dft_kernels(frame: int, bins: int) -> np.ndarray:
+    """Hann-windowed real DFT as Conv1D weights (frame, 1, 2·bins): cosines then sines."""
+    n = np.arange(frame)
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / frame)
+    k = np.arange(bins)[None, :] * frame / (2 * bins)  # bins spread over 0..Nyquist
+    phase = 2 * np.pi * n[:, None] * k / frame
+    w = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1) * hann[:, None]
+    return (w / np.sqrt(frame)).astype(np.float32)[:, None, :]
+
+
+def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((window,), name="window")
+    x = L.Rescaling(input_scale)(inp)
+    x = L.Reshape((window, 1))(x)
+    dft = L.Conv1D(2 * DFT_BINS, DFT_FRAME_SAMPLES, strides=DFT_HOP_SAMPLES, padding="valid",
+                   use_bias=False, trainable=False, name="fixed_dft")
+    x = dft(x)
+    dft.set_weights([dft_kernels(DFT_FRAME_SAMPLES, DFT_BINS)])
+    # Power = re² + im²: a square and a fixed 0/1 sum (a Dense layer), both int8-friendly.
+    x = L.Multiply()([x, x])
+    pair = np.concatenate([np.eye(DFT_BINS), np.eye(DFT_BINS)], axis=0).astype(np.float32)
+    power = L.Dense(DFT_BINS, use_bias=False, trainable=False, name="power")
+    x = power(x)
+    power.set_weights([pair])
+    # Compress the dynamic range (log-like) with a fixed square root of a square root; then
+    # standardise per bin with batch norm (folded into the next convolution in the int8 graph).
+    x = L.Lambda(lambda t: keras.ops.sqrt(keras.ops.sqrt(t + 1e-6)), name="compress")(x)
+    x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = L.Reshape((-1, DFT_BINS, 1))(x)
+    for filters in (32, 32, 64, 128):
+        x = L.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
+    x = L.Dropout(0.5)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(128, activation="relu")(x)
+    x = L.Dropout(0.5)(x)
+    x = L.Dense(64, activation="relu")(x)
+    out = L.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out, name="conv2d")
+
+
+def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((window,), name="window")
+    x = L.Rescaling(input_scale)(inp)
+    x = L.Reshape((window, 1))(x)
+    for filters, kernel, stride in ((32, 31, 4), (48, 15, 2), (64, 9, 2), (96, 9, 2)):
+        x = L.Conv1D(filters, kernel, strides=stride, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = L.ReLU()(x)
+    x = L.Concatenate()([L.GlobalAveragePooling1D()(x), L.GlobalMaxPooling1D()(x)])
+    x = L.Dropout(0.3)(x)
+    x = L.Dense(64, activation="relu")(x)
+    x = L.Dropout(0.3)(x)
+    out = L.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out, name="gcnet")
+
+
+def build_model(arch: str, window: int, n_classes: int, seed_recipe: bool = False,
+                input_scale: float = 1.0) -> Any:
+    """``input_scale`` (a fixed in-graph multiply) brings normalised windows to unit RMS, so batch
+    norm's moving statistics start near the truth (see BN_MOMENTUM)."""
+    if arch == "conv1d":
+        return build_conv1d(window, n_classes, seed_head=seed_recipe)
+    if arch == "conv2d":
+        return build_conv2d(window, n_classes, input_scale)
+    if arch == "mlp":
+        return build_mlp(window, n_classes)
+    if arch == "gcnet":
+        return build_gcnet(window, n_classes, input_scale)
+    raise UserError(f"unknown --arch '{arch}'; choose one of {', '.join(ARCHITECTURES)}")

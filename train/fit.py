@@ -1,0 +1,162 @@
+"""Fit a Keras model on a Dataset: the seed recipe as a reference, or ours (the default).
+
+Ours: categorical cross-entropy, Adam, class weights when classes are imbalanced, fresh
+augmentation every epoch (augment.py), early stopping on validation loss (best weights kept), the
+card's normalisation applied in float before the model. The seed recipe: the seed's Conv1D with a
+sigmoid head, mean squared error, Adam 0.001, batch 16, 10 epochs, raw (un-normalised) windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from genrecast.daemon.normalise import Normalisation
+
+from .architectures import DEFAULT_ARCH, build_model
+from .augment import augment
+from .datasets import Dataset
+
+log = logging.getLogger(__name__)
+
+IMBALANCE_RATIO = 1.2  # class weights kick in when the largest class outnumbers the smallest by this
+# rms normalisation in float before the model (see daemon/normalise.py). The floor is 20 dB below the
+# foundation's default so that a quiet passage played 30 dB down (-80 dBFS) is still brought to full
+# level rather than left at the floor; only windows that were near-silent to begin with stay small.
+NORMALISATION = Normalisation(method="rms", target_rms=0.1, floor_rms=1e-5)
+SEED_RECIPE = {"epochs": 10, "batch_size": 16, "learning_rate": 1e-3}
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    arch: str = DEFAULT_ARCH
+    recipe: str = "default"
+    """``default`` (ours) or ``seed`` (the seed's recipe, for reference)."""
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 6
+    seed: int = 0
+    augment: bool = True
+    max_train_windows: int | None = None
+    """Subsample the training windows (stratified) to at most this many; None: all."""
+    mixed_precision: bool = False
+
+    @property
+    def normalisation(self) -> Normalisation:
+        return Normalisation("none") if self.recipe == "seed" else NORMALISATION
+
+    def effective(self) -> FitConfig:
+        """The seed recipe pins the seed's architecture and hyper-parameters."""
+        if self.recipe != "seed":
+            return self
+        return FitConfig(arch="conv1d", recipe="seed", epochs=SEED_RECIPE["epochs"],
+                         batch_size=SEED_RECIPE["batch_size"],
+                         learning_rate=SEED_RECIPE["learning_rate"], patience=0, seed=self.seed,
+                         augment=False, max_train_windows=self.max_train_windows)
+
+
+@dataclass
+class FitResult:
+    model: Any
+    config: FitConfig
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int = 0
+    seconds: float = 0.0
+    class_weights: dict[int, float] | None = None
+    device: str = "cpu"
+
+
+def set_determinism(seed: int) -> None:
+    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def subsample(x: np.ndarray, y: np.ndarray, limit: int | None,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if limit is None or y.size <= limit:
+        return x, y
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(y.size, size=limit, replace=False))
+    return x[keep], y[keep]
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float] | None:
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    if counts.min() > 0 and counts.max() / counts.min() < IMBALANCE_RATIO:
+        return None
+    return {c: float(y.size / (n_classes * max(counts[c], 1))) for c in range(n_classes)}
+
+
+def fit(data: Dataset, config: FitConfig) -> FitResult:
+    cfg = config.effective()
+    set_determinism(cfg.seed)
+    import keras
+    import tensorflow as tf
+
+    if cfg.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    n_classes = len(data.labels)
+    rate = 400
+    norm = cfg.normalisation
+    x_raw, y = subsample(data.train.x, data.train.y, cfg.max_train_windows, cfg.seed)
+    x_val = norm.apply(data.val.x)
+    seed_recipe = cfg.recipe == "seed"
+    scale = 1.0 / norm.target_rms if norm.method == "rms" else 1.0
+    model = build_model(cfg.arch, data.train.x.shape[1], n_classes, seed_recipe=seed_recipe,
+                        input_scale=scale)
+    if seed_recipe:
+        loss: Any = "mean_squared_error"
+        y_fit: np.ndarray = np.eye(n_classes, dtype=np.float32)[y]
+        y_val: np.ndarray = np.eye(n_classes, dtype=np.float32)[data.val.y]
+        weights = None
+    else:
+        loss = "sparse_categorical_crossentropy"
+        y_fit, y_val = y, data.val.y
+        weights = class_weights(y, n_classes)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss,
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(cfg.seed)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [],
+                                       "val_accuracy": []}
+    best_loss, best_epoch, best_weights, stale = np.inf, 0, model.get_weights(), 0
+    verbose = 1 if sys.stderr.isatty() else 2
+    start = time.monotonic()
+    log.info("training %s (%s recipe) on %d windows, %d classes, device %s, class weights %s",
+             cfg.arch, cfg.recipe, y.size, n_classes, device, weights)
+    for epoch in range(cfg.epochs):
+        x_epoch = augment(x_raw, y, rate, rng) if cfg.augment else x_raw
+        h = model.fit(norm.apply(x_epoch), y_fit, batch_size=cfg.batch_size, epochs=1,
+                      class_weight=weights, verbose=verbose, shuffle=True)
+        val_loss, val_acc = model.evaluate(x_val, y_val, batch_size=256, verbose=0)
+        history["loss"].append(float(h.history["loss"][0]))
+        history["accuracy"].append(float(h.history["accuracy"][0]))
+        history["val_loss"].append(float(val_loss))
+        history["val_accuracy"].append(float(val_acc))
+        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {history['loss'][-1]:.4f} "
+              f"acc {history['accuracy'][-1]:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f}",
+              file=sys.stderr, flush=True)
+        if cfg.patience <= 0:  # the seed recipe: no early stopping, last epoch kept
+            best_epoch = epoch + 1
+            continue
+        if val_loss < best_loss - 1e-4:
+            best_loss, best_epoch, best_weights, stale = val_loss, epoch + 1, model.get_weights(), 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                log.info("early stop after epoch %d (best %d)", epoch + 1, best_epoch)
+                break
+    if cfg.patience > 0:
+        model.set_weights(best_weights)
+    return FitResult(model=model, config=cfg, history=history, best_epoch=best_epoch,
+                     seconds=time.monotonic() - start, class_weights=weights, device=device)
