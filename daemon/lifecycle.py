@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from .control import ControlServer
+from .curve import CurveServer
 from .errors import UserError
 from .metrics import Metrics
 from .notify import Notifier
@@ -61,6 +62,7 @@ class ServiceRuntime:
         self.notifier = notifier or Notifier()
         self.metrics = Metrics()
         self.control: ControlServer | None = None
+        self.curve: CurveServer | None = None
         self.ready_sent = False
         self.created_s = time.monotonic()
         self.current: dict[str, dict[str, Any]] = {}  # source → last genre event (snapshot)
@@ -76,7 +78,14 @@ class ServiceRuntime:
     # -- setup / teardown ------------------------------------------------------------------
 
     def open(self) -> None:
-        """Metrics endpoint and control socket (before the daemon starts: fail early)."""
+        """CURVE, metrics endpoint and control socket (before the daemon starts: fail early)."""
+        p = self.settings.publish
+        if p.curve_secret_key:
+            # The publisher uses the shared context; ZAP runs on it, and the publish socket
+            # becomes a CURVE server before it binds (the daemon's socket_setup seam).
+            self.curve = CurveServer(zmq.Context.instance(), p.curve_secret_key,
+                                     p.curve_authorized_dir)
+            self.daemon.socket_setup.append(self.curve.secure)
         m = self.settings.metrics
         if m.port:
             self.metrics.serve(m.port, m.host)
@@ -94,6 +103,9 @@ class ServiceRuntime:
             self.control = None
         self.metrics.close()
         self.notifier.close()
+        if self.curve is not None:
+            self.curve.stop()
+            self.curve = None
 
     def install_signal_handlers(self) -> None:
         def _stop(signum: int, _frame: object) -> None:
@@ -268,6 +280,8 @@ class ServiceRuntime:
                                                "decisions")
                              if getattr(new, name) != getattr(self.settings, name)]
             self.daemon.swap_classifier(classifier)
+            if self.curve is not None:
+                self.curve.reload_keys()  # subscribers added to or removed from the folder
             message = f"reloaded: model {classifier.card.model_id}"
             if needs_restart:
                 message += f" (restart to apply changed {', '.join(needs_restart)})"
