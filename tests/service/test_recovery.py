@@ -4,9 +4,14 @@ server stopped and restarted. The daemon process must survive and recover by its
 from __future__ import annotations
 
 import signal
+import socket
+import struct
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .daemon_proc import TONE_MODEL, DaemonProc, Listener, wait_for
@@ -73,3 +78,107 @@ endpoint = "off"
         if listener is not None:
             listener.close()
         pulse.kill()
+
+
+class StreamServer:
+    """An endless WAV "radio" over HTTP on a fixed port, paced in real time; stoppable."""
+
+    RATE_HZ = 16_000
+    CHUNK_S = 0.05
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.server: ThreadingHTTPServer | None = None
+        self.stop_event = threading.Event()
+
+    def start(self) -> None:
+        stop = self.stop_event = threading.Event()
+        rate, chunk_s = self.RATE_HZ, self.CHUNK_S
+        t = np.arange(int(rate * chunk_s)) / rate
+        chunk = (0.3 * 32767 * np.sin(2 * np.pi * 150 * t)).astype("<i2").tobytes()
+        header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt "
+                  + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+                  + b"data" + struct.pack("<I", 0xFFFFFFFF))
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/wav")
+                self.end_headers()
+                try:
+                    self.wfile.write(header)
+                    next_t = time.monotonic()
+                    while not stop.is_set():
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        next_t += chunk_s
+                        time.sleep(max(0.0, next_t - time.monotonic()))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stop_event.set()  # open responses end: the radio drops
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.mark.slow
+def test_http_stream_server_stopped_and_restarted(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    radio = StreamServer(port)
+    radio.start()
+    config = tmp_path / "genrecast.toml"
+    config.write_text(f"""
+[model]
+path = "{TONE_MODEL}"
+[[sources]]
+name = "radio"
+kind = "url"
+target = "http://127.0.0.1:{port}/stream.wav"
+[publish]
+endpoint = "ipc://{tmp_path}/events.sock"
+[control]
+endpoint = "off"
+""")
+    daemon = DaemonProc(tmp_path, config)
+    listener = None
+    try:
+        daemon.wait_ready()
+        pid = daemon.proc.pid
+        listener = Listener(f"ipc://{tmp_path}/events.sock", "status", "prediction")
+        wait_for(lambda: listener.of("prediction", "radio"), 15, "predictions before the drop")
+
+        radio.stop()
+        wait_for(lambda: {"stalled", "lost"} & set(_states(listener, "radio")), 15,
+                 f"stalled/lost after the stream dropped: {_states(listener, 'radio')}")
+        time.sleep(OUTAGE_S)
+        assert daemon.proc.poll() is None, f"daemon exited: {daemon.stderr()[-2000:]}"
+
+        radio.start()
+        n_before = len(listener.of("prediction", "radio"))
+        wait_for(lambda: _states(listener, "radio")[-1:] == ["running"], 45,
+                 f"running again after the server came back: {_states(listener, 'radio')}")
+        wait_for(lambda: len(listener.of("prediction", "radio")) > n_before + 2, 15,
+                 "predictions after reconnecting")
+        assert daemon.proc.poll() is None and daemon.proc.pid == pid
+        assert "stopped" not in _states(listener, "radio"), _states(listener, "radio")
+
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=10) == 0, daemon.stderr()[-2000:]
+    finally:
+        daemon.close()
+        if listener is not None:
+            listener.close()
+        radio.stop()
