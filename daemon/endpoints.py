@@ -18,7 +18,7 @@ from pathlib import Path
 
 import zmq
 
-from .errors import ServiceUnavailable
+from .errors import ConfigError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,5 +72,11 @@ def bind(sock: zmq.Socket, endpoint: str, *, mode: int = 0o660, group: str = "",
     if path is not None:
         os.chmod(path, mode)
         if group:
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+            try:
+                os.chown(path, -1, grp.getgrnam(group).gr_gid)
+            except (KeyError, OSError) as exc:
+                sock.close(linger=0)
+                raise ConfigError(f"cannot give {path} to group {group!r} ({exc}); the daemon's "
+                                  "user must be a member (SupplementaryGroups=) or remove "
+                                  "security.ipc_group") from None
     return bound

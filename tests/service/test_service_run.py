@@ -160,3 +160,23 @@ def test_missing_config_file_and_flag_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 78, proc.stderr
     assert proc.stderr.startswith("error: command line: model.threads: must be an integer >= 1")
+
+
+def test_second_daemon_on_the_same_ipc_path_is_refused(tmp_path: Path) -> None:
+    import subprocess
+
+    config = _config(tmp_path, "[[sources]]\nname = 'pipe'\nkind = 'stdin'\n")
+    first = DaemonProc(tmp_path, config, stdin=True)
+    try:
+        wait_for(lambda: (tmp_path / "events.sock").exists()
+                 and (tmp_path / "control.sock").exists(), 30, "the first daemon's sockets")
+        proc = subprocess.run(genrecast("run", "--config", str(config)), capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 69, proc.stderr
+        assert "served by another running genrecast" in proc.stderr, proc.stderr
+        assert first.proc.poll() is None
+        ctl = subprocess.run(genrecast("ctl", "-e", f"ipc://{tmp_path}/control.sock", "status"),
+                             capture_output=True, text=True, timeout=30)
+        assert ctl.returncode == 0, ctl.stderr  # the first daemon still owns its sockets
+    finally:
+        first.close()
