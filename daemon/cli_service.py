@@ -35,7 +35,8 @@ def control_endpoint(endpoint: str | None, config: Path | None, instance: str | 
         if configured:
             return str(configured)
     if instance:
-        return f"ipc://{SYSTEM_RUNTIME_DIR / instance / 'control.sock'}"
+        # genrecast@INSTANCE.service: RuntimeDirectory=genrecast-INSTANCE
+        return f"ipc://{SYSTEM_RUNTIME_DIR.with_name('genrecast-' + instance) / 'control.sock'}"
     system = SYSTEM_RUNTIME_DIR / "control.sock"
     if system.exists():
         return f"ipc://{system}"
