@@ -15,7 +15,8 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
 
 Overrides use the same dotted keys (``{"decisions.hop_s": 0.25, "sources": ["mic"]}``); a value
-of ``None`` means "flag not given".
+of ``None`` means "flag not given". ``sources.KEY`` (``sources.realtime``, ``sources.loop``, ...)
+applies to every source.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import ipaddress
 import logging
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +221,7 @@ def _split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     rep = _Reporter(CLI_ORIGIN)
     nested: dict[str, dict[str, Any]] = {}
     for dotted, value in overrides.items():
-        if value is None or dotted == "sources":
+        if value is None or dotted == "sources" or dotted.startswith("sources."):
             continue
         section, _, key = dotted.partition(".")
         if section not in _SCHEMA or not key:
@@ -274,6 +276,27 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
         raise rep.fail("sources", f"duplicate source name {dupes[0]!r}",
                        "give every source a distinct name = \"...\"")
     return tuple(result)
+
+
+_PER_SOURCE_KEYS = ("pcm_format", "rate_hz", "channels", "realtime", "loop")
+
+
+def _apply_source_overrides(rep: _Reporter, sources: tuple[SourceSettings, ...],
+                            overrides: Mapping[str, Any]) -> tuple[SourceSettings, ...]:
+    """``sources.KEY`` overrides (``--fast``, ``--loop``, ``--format``...) apply to every source."""
+    values: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        if not dotted.startswith("sources.") or value is None:
+            continue
+        key = dotted.split(".", 1)[1]
+        if key not in _PER_SOURCE_KEYS:
+            raise rep.unknown(dotted, list(_PER_SOURCE_KEYS))
+        check, example = _SOURCE_SCHEMA[key]
+        expected = check(value)
+        if expected is not None:
+            raise rep.fail(dotted, f"must be {expected}, got {value!r}", f"e.g. {key} = {example}")
+        values[key] = value
+    return tuple(replace(s, **values) for s in sources) if values else sources
 
 
 def _check_endpoint(rep: _Reporter, key: str, value: str, *, loopback_only: bool) -> None:
@@ -424,6 +447,7 @@ def load_settings(path: Path | str | None = None,
         sources = _sources(rep, list(overrides["sources"]), None)
     else:
         sources = _sources(rep, raw.get("sources"), base)
+    sources = _apply_source_overrides(cli_rep, sources, overrides)
     # A model path given on the command line is relative to the working directory.
     model_base = None if "model.path" in cli_keys else base
     model_path, threads = _model(rep, merged["model"], model_base, default_model)

@@ -214,3 +214,14 @@ def test_missing_and_unreadable_file(tmp_path: Path) -> None:
         locked.chmod(0)
         with pytest.raises(ConfigError, match="cannot read"):
             _load(locked)
+
+
+def test_per_source_flags_apply_to_file_sources(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[[sources]]\nkind = 'stdin'\n[[sources]]\nkind = 'file'\n"
+                  "target = 'a.ogg'\n")
+    s = _load(path, {"sources.rate_hz": 16000, "sources.realtime": False, "sources.loop": None})
+    assert [(x.rate_hz, x.realtime, x.loop) for x in s.sources] == [(16000, False, False)] * 2
+    with pytest.raises(ConfigError, match="command line: sources.rate_hz: must be an integer"):
+        _load(path, {"sources.rate_hz": "fast"})
+    with pytest.raises(ConfigError, match="command line: sources.colour: unknown key"):
+        _load(path, {"sources.colour": 1})
