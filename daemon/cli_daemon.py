@@ -137,6 +137,11 @@ def register(app: typer.Typer) -> None:
             "decisions.silence_db": given("silence_db", silence_db),
             "decisions.thresholds": (_label_thresholds(label_threshold)
                                      if label_threshold else None),
+            "sources.realtime": False if fast else None,
+            "sources.loop": True if loop else None,
+            "sources.pcm_format": given("pcm_format", pcm_format),
+            "sources.rate_hz": given("rate", rate),
+            "sources.channels": given("channels", channels),
         }
         settings = load_settings(config_path_or_default(config, DEFAULT_CONFIG_PATH), overrides)
         run_service(settings, overrides)
