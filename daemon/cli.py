@@ -7,6 +7,7 @@ training package, and ``genrecast --help`` works without TensorFlow).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from importlib.metadata import entry_points
@@ -57,6 +58,17 @@ cli_service.register(app)
 _load_plugins()
 
 
+def _usage_error_types() -> tuple[type[Exception], ...]:
+    """Typer ≥ 0.29 carries its own click (typer.TyperException); older ones use click itself."""
+    found: list[type[Exception]] = []
+    for module, name in (("typer", "TyperException"), ("click.exceptions", "ClickException")):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print ``error: ...`` and exit with their code, never a traceback."""
     try:
@@ -71,12 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # click usage errors and genuine bugs
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:  # usage errors (bad option, missing argument) and genuine bugs
+        if isinstance(exc, _usage_error_types()):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         log.exception("internal error")
         typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); please report it",
                    err=True)
