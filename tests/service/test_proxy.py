@@ -108,3 +108,48 @@ def test_proxy_pulls_from_daemons_bound_endpoints(tmp_path: Path) -> None:
         for d in daemons:
             d.close(linger=0)
         ctx.term()
+
+
+def test_proxy_backend_requires_curve(tmp_path: Path) -> None:
+    from genrecast.daemon.curve import create_keys
+
+    keys = tmp_path / "keys"
+    server, good = create_keys(keys, "proxy"), create_keys(keys, "good")
+    (keys / "authorized").mkdir()
+    (keys / "authorized" / "good.key").write_bytes(good.public.read_bytes())
+    front, back = _free_port(), _free_port()
+    env = {**os.environ, "GENRECAST_PROXY_FRONTEND": f"tcp://127.0.0.1:{front}",
+           "GENRECAST_PROXY_BACKEND": f"tcp://127.0.0.1:{back}"}
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "genrecast.daemon.cli", "proxy",
+                             "--curve-secret-key", str(server.secret),
+                             "--curve-authorized-dir", str(keys / "authorized")],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    ctx = zmq.Context()
+    subscriber = Path(__file__).with_name("subscriber.py")
+    subs: list[subprocess.Popen[str]] = []
+    try:
+        assert proc.stderr is not None and "forwarding" in proc.stderr.readline()
+        cmd = [sys.executable, str(subscriber), f"tcp://127.0.0.1:{back}", "3"]
+        subs = [subprocess.Popen([*cmd, str(good.secret), str(server.public)],
+                                 stdout=subprocess.PIPE, text=True),
+                subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)]
+        pub = ctx.socket(zmq.PUB)
+        pub.connect(f"tcp://127.0.0.1:{front}")
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and any(s.poll() is None for s in subs):
+            pub.send(b"genrecast.heartbeat x")
+            time.sleep(0.02)
+        pub.close(linger=0)
+        authorized, plain = (int(s.communicate(timeout=20)[0].strip()) for s in subs)
+        assert authorized > 10 and plain == 0, (authorized, plain)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        for p in (proc, *subs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if proc.stderr:
+            proc.stderr.close()
+        ctx.term()
