@@ -163,6 +163,12 @@ class Daemon:
                 self.supervisor.set_state(src.name, STOPPED, "daemon stopping")
         if self.publisher is not None:
             self.publisher.close()
+            total = {k: sum(getattr(c, k) for c in self.counters.values())
+                     for k in ("windows_classified", "events_published", "events_dropped")}
+            level = logging.WARNING if total["events_dropped"] else logging.INFO
+            log.log(level, "stopped: %d windows classified, %d events published, %d dropped "
+                    "(subscribers too slow)", total["windows_classified"],
+                    total["events_published"], total["events_dropped"])
 
     # -- control (thread-safe: queued for the loop) ------------------------------------------
 

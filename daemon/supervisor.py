@@ -113,10 +113,7 @@ class Supervisor:
         watch.restarts += 1
         self.set_state(source.name, RECOVERING, f"reopening (attempt {watch.restarts})")
         try:
-            if source.settings.kind == "mic":
-                source.open(reinit=True)  # type: ignore[call-arg]
-            else:
-                source.open()
+            source.reopen()
         except Exception as exc:  # noqa: BLE001 - any failure here is retried with backoff
             watch.retry_at_s = now_s + watch.backoff_s
             watch.backoff_s = min(watch.backoff_s * 2, BACKOFF_MAX_S)

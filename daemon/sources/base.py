@@ -75,6 +75,11 @@ class Source(ABC):
     def close(self) -> None:
         """Stop capturing (idempotent, quick)."""
 
+    def reopen(self) -> None:
+        """Open again after a failure (called by the supervisor from the main loop: must not
+        block for long)."""
+        self.open()
+
 
 class ThreadSource(Source):
     """A source whose frames come from a reader thread running ``_run``."""

@@ -101,6 +101,9 @@ class MicSource(Source):
         _open_streams.add(id(self))
         log.info("mic %s: %s at %d Hz, %d channel(s)", self.name, info["name"], rate, channels)
 
+    def reopen(self) -> None:
+        self.open(reinit=True)
+
     def _finished(self) -> None:
         # Fires when PortAudio stops the stream on its own (device gone); the supervisor also
         # notices the frames stop advancing, which is the only signal some servers give.

@@ -44,7 +44,11 @@ class UrlSource(ThreadSource):
     def _why(self) -> str:
         return self._stderr[-1] if self._stderr else "ffmpeg exited without output"
 
-    def open(self) -> None:
+    def reopen(self) -> None:
+        # From the main loop: do not wait for audio; the supervisor watches frames arrive.
+        self.open(wait_for_audio=False)
+
+    def open(self, wait_for_audio: bool = True) -> None:
         self.close()
         ffmpeg = shutil.which("ffmpeg")
         if ffmpeg is None:
@@ -58,6 +62,8 @@ class UrlSource(ThreadSource):
         self._decoder = PcmDecoder("f32le", URL_CHANNELS, f"stream {url}")
         ring = self._new_ring(URL_RATE_HZ, URL_CHANNELS)
         self._start_thread()
+        if not wait_for_audio:
+            return
         # Wait for the first audio so that an unreachable URL fails at startup with ffmpeg's reason.
         deadline = time.monotonic() + URL_OPEN_TIMEOUT_S
         while ring.written == 0 and time.monotonic() < deadline:

@@ -1,0 +1,67 @@
+"""Real PortAudio capture: a private PulseAudio server, a null sink, the daemon on its monitor."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .conftest import Subscriber, genrecast_cmd, tone
+
+pytestmark = pytest.mark.slow
+
+
+def test_devices_lists_the_pulse_device(pulse_server: dict[str, str]) -> None:
+    proc = subprocess.run(genrecast_cmd("devices", "--json"), env=pulse_server,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    devices = json.loads(proc.stdout)
+    assert any(d["default"] for d in devices), devices
+    assert all(d["rate_hz"] >= 8000 for d in devices)
+
+
+def test_mic_capture_through_pulseaudio(pulse_server: dict[str, str], tone_model: Path,
+                                        tmp_path: Path, event_schema: dict[str, Any]) -> None:
+    clip = tmp_path / "low_high.wav"
+    sf.write(clip, np.concatenate((tone(50, 7, 48_000, 2), tone(150, 7, 48_000, 2))), 48_000)
+    endpoint = f"ipc://{tmp_path}/events.sock"
+    sub = Subscriber(endpoint, "genre", "status", "prediction", seconds=90, env=pulse_server)
+    daemon = subprocess.Popen(
+        genrecast_cmd("run", "--model", str(tone_model), "--publish", endpoint,
+                      "--source", "room=mic", "--min-windows", "2", "--smooth", "3"),
+        env=pulse_server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(6.0)  # the daemon opens the device and captures the null sink's silence
+        assert daemon.poll() is None, daemon.communicate()[1]
+        subprocess.run(["paplay", "--device=null", str(clip)], env=pulse_server, check=True,
+                       timeout=60)
+        time.sleep(2.0)
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        try:
+            _, err = daemon.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            _, err = daemon.communicate()
+    assert daemon.returncode == 0, err
+    assert "Traceback" not in err
+    events = sub.stop()
+    validator = jsonschema.Draft202012Validator(event_schema)
+    for event in events:
+        validator.validate(event)
+    genres = [e["genre"] for e in events if e["kind"] == "genre"]
+    assert "low" in genres and "high" in genres, genres
+    assert genres.index("low") < genres.index("high"), genres
+    status = [e for e in events if e["kind"] == "status"]
+    assert status[0]["state"] in ("starting", "running") and status[-1]["state"] == "stopped"
+    assert any(s["state"] == "running" and s["rate_hz"] for s in status)
+    preds = [e for e in events if e["kind"] == "prediction"]
+    assert any(p["silent"] for p in preds), "the null sink's silence before playback is silent"
