@@ -100,51 +100,68 @@ def free_tcp_endpoint() -> str:
     return f"tcp://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
-def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A private PulseAudio server with a null sink whose monitor is the default source.
+class PulseServer:
+    """A private PulseAudio server (null sink ``null``, its monitor the default source)."""
 
-    Yields the environment a client needs (HOME with an .asoundrc routing ALSA's default device to
-    PulseAudio, so PortAudio reaches it; PULSE_SERVER). Fails, never skips, when it cannot start.
-    """
-    for tool in ("pulseaudio", "pactl", "paplay"):
-        assert shutil.which(tool), f"{tool} is missing: install pulseaudio and pulseaudio-utils"
-    assert Path("/usr/share/alsa/alsa.conf.d/pulse.conf").exists() or Path(
-        "/etc/alsa/conf.d/99-pulse.conf").exists(), (
-        "ALSA's pulse plugin is missing: install libasound2-plugins")
-    root = tmp_path_factory.mktemp("pulse")
-    home, runtime = root / "home", root / "runtime"
-    home.mkdir()
-    runtime.mkdir(mode=0o700)
-    (home / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
-    socket_path = root / "native"
-    env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
-               PULSE_SERVER=f"unix:{socket_path}")
-    cmd = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
-           "--use-pid-file=no", "-L", "module-null-sink sink_name=null rate=48000",
-           "-L", f"module-native-protocol-unix auth-anonymous=1 socket={socket_path}"]
-    if os.geteuid() == 0:
-        cmd.insert(1, "--system=false")
-    log_path = root / "pulseaudio.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 15
-    ready = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        probe = subprocess.run(["pactl", "set-default-source", "null.monitor"], env=env,
-                               capture_output=True, check=False)
-        if probe.returncode == 0:
-            ready = True
-            break
-        time.sleep(0.2)
-    if not ready:
-        proc.kill()
+    def __init__(self, root: Path) -> None:
+        for tool in ("pulseaudio", "pactl", "paplay"):
+            assert shutil.which(tool), f"{tool} is missing: install pulseaudio, pulseaudio-utils"
+        assert any(Path(p).exists() for p in ("/usr/share/alsa/alsa.conf.d/pulse.conf",
+                                              "/etc/alsa/conf.d/99-pulse.conf")), (
+            "ALSA's pulse plugin is missing: install libasound2-plugins")
+        self.root = root
+        home, runtime = root / "home", root / "runtime"
+        home.mkdir(parents=True, exist_ok=True)
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        # PortAudio reaches PulseAudio through ALSA's pulse plugin as the default device.
+        (home / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
+        self.socket_path = root / "native"
+        self.env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
+                        PULSE_SERVER=f"unix:{self.socket_path}")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
+               "--use-pid-file=no", "-L", "module-null-sink sink_name=null rate=48000",
+               "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket_path}"]
+        if os.geteuid() == 0:
+            cmd.insert(1, "--system=false")  # as root: a per-user server in our temp HOME
+        log_path = self.root / "pulseaudio.log"
+        with open(log_path, "a") as log:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            probe = subprocess.run(["pactl", "set-default-source", "null.monitor"], env=self.env,
+                                   capture_output=True, check=False)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.2)
+        self.stop(kill=True)
         pytest.fail(f"private PulseAudio server did not start: {log_path.read_text()[-2000:]}")
-    try:
-        yield env
-    finally:
-        proc.terminate()
+
+    def play(self, path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", "--device=null", str(path)], env=self.env)
+
+    def stop(self, kill: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.kill() if kill else proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private PulseAudio server for the session; yields the environment a client needs
+    (HOME with an .asoundrc, XDG_RUNTIME_DIR, PULSE_SERVER). Fails, never skips, when it cannot
+    start."""
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server.start()
+    try:
+        yield server.env
+    finally:
+        server.stop()

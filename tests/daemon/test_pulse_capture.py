@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import Subscriber, genrecast_cmd, tone
+from .conftest import PulseServer, Subscriber, genrecast_cmd, tone
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +65,52 @@ def test_mic_capture_through_pulseaudio(pulse_server: dict[str, str], tone_model
     assert any(s["state"] == "running" and s["rate_hz"] for s in status)
     preds = [e for e in events if e["kind"] == "prediction"]
     assert any(p["silent"] for p in preds), "the null sink's silence before playback is silent"
+
+
+def test_sound_server_dies_and_comes_back(tmp_path: Path, tone_model: Path) -> None:
+    """PortAudio raises nothing when the server dies: the supervisor sees frames stop, reports
+    stalled/lost, re-initialises PortAudio with backoff, and recovers on the new server."""
+    server = PulseServer(tmp_path / "pa")
+    server.start()
+    low = tmp_path / "low.wav"
+    high = tmp_path / "high.wav"
+    sf.write(low, tone(50, 40, 48_000, 2), 48_000)
+    sf.write(high, tone(150, 40, 48_000, 2), 48_000)
+    endpoint = f"ipc://{tmp_path}/events.sock"
+    sub = Subscriber(endpoint, "genre", "status", seconds=120, env=server.env)
+    daemon = subprocess.Popen(
+        genrecast_cmd("run", "--model", str(tone_model), "--publish", endpoint,
+                      "--source", "room=mic", "--min-windows", "2", "--smooth", "2"),
+        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    player = None
+    try:
+        player = server.play(low)
+        time.sleep(9.0)
+        player.kill()
+        player.wait()
+        server.stop(kill=True)  # the sound server dies
+        time.sleep(6.0)
+        server.start()
+        player = server.play(high)
+        time.sleep(14.0)
+    finally:
+        if player is not None:
+            player.kill()
+            player.wait()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            _, err = daemon.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            _, err = daemon.communicate()
+        server.stop()
+    assert daemon.returncode == 0, err
+    events = sub.stop()
+    states = [e["state"] for e in events if e["kind"] == "status"]
+    genres = [e["genre"] for e in events if e["kind"] == "genre"]
+    assert "stalled" in states and "lost" in states and "recovering" in states, states
+    recovered = [e for e in events if e["kind"] == "status" and e["state"] == "running"
+                 and e["detail"] == "recovered"]
+    assert recovered, states
+    assert "low" in genres and "high" in genres and genres.index("low") < genres.index("high")
+    assert states[-1] == "stopped"
