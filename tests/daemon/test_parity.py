@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -19,13 +21,25 @@ from .helpers import ChunkedStream, comparable, run_daemon
 
 
 def _training_windows(path: Path, rate: int, window: int, hop: int) -> np.ndarray:
-    """The windows the training pipeline builds from a file."""
-    try:  # the training package's own loader when it is installed, else the shared DSP path
-        from genrecast.train.datasets import file_windows  # type: ignore[attr-defined]
+    """The windows the training pipeline builds from a file: its genre-folder loader when the
+    training package is installed (three copies per genre: it splits by track), else the shared
+    DSP path it is built on."""
+    try:
+        from genrecast.train.datasets import load_folder
     except ImportError:
         frames, rate_in = read_audio(path)
         return audio_to_windows(frames, rate_in, rate, window, hop)[1]
-    return np.asarray(file_windows(path, rate, window, hop))
+    root = Path(tempfile.mkdtemp())
+    try:
+        for genre in ("a", "b"):
+            (root / genre).mkdir()
+            for i in range(3):
+                shutil.copy(path, root / genre / f"t{i}{path.suffix}")
+        data = load_folder(root, None, rate, window, hop, 0, 0.34, 0.34, None)
+    finally:
+        shutil.rmtree(root)
+    first = data.train.track[0]
+    return data.train.x[data.train.track == first]
 
 
 @pytest.mark.parametrize("block_frames", [64, 1000, 4096])
@@ -65,3 +79,16 @@ def test_file_parity_at_odd_rate(tone_model: Path, tmp_path: Path) -> None:
     run = run_daemon(tone_model, [spec], sources=[FileSource(spec, threading.Event(), 333)])
     live = np.stack([w for _, _, w in run.windows])
     np.testing.assert_allclose(live, _training_windows(path, 400, 1200, 200), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("rate", [8_000, 192_000])
+def test_extreme_device_rates(tone_model: Path, rate: int) -> None:
+    from .conftest import tone
+
+    audio = np.concatenate((tone(50, 8, rate, 1), tone(150, 8, rate, 1)))
+    raw = audio.astype("<f4").tobytes()
+    spec = SourceSettings(name="pcm", kind="stdin", pcm_format="f32le", rate_hz=rate, channels=1)
+    source = StdinSource(spec, threading.Event(), stream=ChunkedStream(raw, 4096))
+    run = run_daemon(tone_model, [spec], sources=[source])
+    assert [e["genre"] for e in run.of("genre")] == ["low", "high"]
+    assert len(run.of("prediction")) == 27  # (16 s - 3 s) / 0.5 s + 1
