@@ -75,7 +75,7 @@ def listen(endpoint: str, kinds: list[str], sources: list[str], as_json: bool,
     out = out or sys.stdout
     if not endpoint.startswith(("ipc://", "tcp://", "inproc://")):
         raise ConfigError(f"endpoint {endpoint!r} must start with ipc:// or tcp://")
-    ctx = zmq.Context.instance()
+    ctx: zmq.Context[Any] = zmq.Context.instance()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
     for topic in topics_for(kinds, sources):

@@ -48,7 +48,10 @@ def classify_file(path: Path, classifier: Classifier, decisions: DecisionSetting
     start_s = starts / card.sample_rate_hz
     end_s = start_s + card.window_seconds
     smoother = Smoother(card.labels, decisions)
-    smoothed, levels, genre, changes = [], [], [], []
+    smoothed: list[np.ndarray] = []
+    levels: list[float] = []
+    genre: list[str | None] = []
+    changes: list[dict[str, object]] = []
     for i in range(len(windows)):
         level = rms_dbfs(windows[i])
         d = smoother.update(probs[i], level, float(end_s[i]))

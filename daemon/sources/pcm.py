@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from ..settings import PCM_FORMATS, SourceSettings
 from .base import ThreadSource
 
 READ_BYTES = 16_384
-_DTYPES = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+_DTYPES: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 _SCALE = {"s16le": 1.0 / 32768.0, "f32le": 1.0}
 
 
@@ -59,7 +59,7 @@ class PcmDecoder:
             )
 
 
-def pump(stream: BinaryIO, decoder: PcmDecoder, source: ThreadSource,
+def pump(stream: IO[bytes] | Any, decoder: PcmDecoder, source: ThreadSource,
          stop: threading.Event) -> None:
     """Read ``stream`` until EOF or ``stop``, decoding into ``source.ring`` (waits for space)."""
     ring = source.ring
@@ -81,7 +81,7 @@ class StdinSource(ThreadSource):
     restartable = False  # standard input can be read once
 
     def __init__(self, settings: SourceSettings, wake: threading.Event,
-                 stream: BinaryIO | None = None) -> None:
+                 stream: IO[bytes] | Any = None) -> None:
         super().__init__(settings, wake)
         self.stream = stream
 

@@ -258,7 +258,8 @@ def test_endpoint_in_use_is_refused(tone_model: Path, low_high_ogg: Path, tmp_pa
             first.terminate()
             _, first_err = first.communicate(timeout=10)
         assert first.returncode == 0, first_err.decode()
-        events = sub.events()
+        time.sleep(0.5)
+        events = sub.stop()
         assert states_any(events)[-1] == "stopped"  # final status on SIGTERM
 
 
