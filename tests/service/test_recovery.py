@@ -168,8 +168,12 @@ endpoint = "off"
 
         radio.start()
         n_before = len(listener.of("prediction", "radio"))
-        wait_for(lambda: _states(listener, "radio")[-1:] == ["running"], 45,
-                 f"running again after the server came back: {_states(listener, 'radio')}")
+        try:
+            wait_for(lambda: _states(listener, "radio")[-1:] == ["running"], 45,
+                     "running again after the server came back")
+        except AssertionError as exc:
+            details = [(e["state"], e["detail"]) for e in listener.of("status", "radio")]
+            raise AssertionError(f"{exc}: {details}; daemon: {daemon.stderr()[-3000:]}") from None
         wait_for(lambda: len(listener.of("prediction", "radio")) > n_before + 2, 15,
                  "predictions after reconnecting")
         assert daemon.proc.poll() is None and daemon.proc.pid == pid

@@ -14,12 +14,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import soundfile as sf
 from genrecast.daemon.curve import create_keys
 
-from .daemon_proc import TONE_MODEL, DaemonProc, Listener, genrecast, wait_for
+from .daemon_proc import REPO, TONE_MODEL, DaemonProc, Listener, genrecast, wait_for
 
 SUBSCRIBER = Path(__file__).with_name("subscriber.py")
 
@@ -139,6 +140,8 @@ def test_control_metrics_and_sighup_with_corrupt_model(tmp_path: Path) -> None:
         rejected = wait_for(lambda: [e for e in listener.of("status", "*")
                                      if e.get("reload") == "rejected"], 30,
                             "a reload-rejected status event")
+        schema = json.loads((REPO / "daemon" / "event_schema.json").read_text())
+        jsonschema.Draft202012Validator(schema).validate(rejected[0])
         assert "bad.tflite" in rejected[0]["detail"] or "model" in rejected[0]["detail"]
         assert model_id in rejected[0]["detail"]
         after = len(listener.events)
