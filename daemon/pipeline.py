@@ -6,6 +6,7 @@ batch, then hands each window's probabilities back to its pipeline for the decis
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,8 @@ class SourcePipeline:
         self._dsp: SourceDSP | None = None
         self._generation = -1
         self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
+        self._wall_base_s = 0.0
+        self._resumed_wall_s: float | None = None
         self.set_card(card)
 
     @property
@@ -83,6 +86,7 @@ class SourcePipeline:
     def reset(self) -> None:
         """Forget the stream so far (resume after a pause): the next window starts fresh."""
         self._restart_dsp()
+        self._resumed_wall_s = time.time()
         self.smoother.reset()
 
     def pull(self) -> list[DueWindow]:
@@ -97,6 +101,10 @@ class SourcePipeline:
             assert source.rate_hz is not None
             self._dsp = SourceDSP(source.rate_hz, self.card.sample_rate_hz,
                                   self.card.window_samples, self.hop_samples)
+            # Wall clock of the DSP's first sample: the source's start, or the moment of resume.
+            self._wall_base_s = (source.start_wall_s if self._resumed_wall_s is None
+                                 else self._resumed_wall_s)
+            self._resumed_wall_s = None
             self.smoother.reset()
         dsp = self._dsp
         assert dsp is not None
@@ -118,8 +126,8 @@ class SourcePipeline:
             out.append(DueWindow(
                 pipeline=self, start_sample=start, window=window,
                 start_s=self._offset_s + local_s, end_s=self._offset_s + local_s + window_s,
-                start_wall_s=source.start_wall_s + local_s,
-                end_wall_s=source.start_wall_s + local_s + window_s,
+                start_wall_s=self._wall_base_s + local_s,
+                end_wall_s=self._wall_base_s + local_s + window_s,
             ))
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ class Run:
 
 def run_daemon(model: Path, specs: list[SourceSettings], sources: list[Source] | None = None,
                decisions: DecisionSettings | None = None, timeout_s: float = 60.0,
-               heartbeat_s: float = 5.0) -> Run:
+               heartbeat_s: float = 5.0,
+               on_tick: Callable[[Daemon], None] | None = None) -> Run:
     settings = Settings(sources=tuple(specs), model_path=model,
                         decisions=decisions or DecisionSettings(),
                         publish=PublishSettings(endpoint=f"inproc://daemon-test-{next(_ids)}",
@@ -60,6 +62,8 @@ def run_daemon(model: Path, specs: list[SourceSettings], sources: list[Source] |
     daemon.on_window.append(
         lambda due, probs, level, decision: run.windows.append(
             (due.pipeline.name, due.start_sample, due.window)))
+    if on_tick is not None:
+        daemon.on_tick.append(on_tick)
     timer = threading.Timer(timeout_s, daemon.request_stop)
     timer.start()
     try:
