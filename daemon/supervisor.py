@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 STALL_S = 2.0  # frames not advancing for this long: the source is stalled
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
+RECOVERY_TIMEOUT_S = 15.0  # a reopened stream may take this long to deliver its first audio
+# (ffmpeg analyses about 5 s of a live stream before it outputs anything)
 
 STARTING, RUNNING, STALLED, LOST, RECOVERING, PAUSED, STOPPED = (
     "starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
@@ -104,8 +106,9 @@ class Supervisor:
         quiet_s = now_s - watch.last_advance_s
         if quiet_s >= self.stall_s and watch.state in (RUNNING, STARTING):
             self.set_state(source.name, STALLED, f"no audio for {quiet_s:.1f} s")
-        elif (watch.state in (STALLED, RECOVERING) and quiet_s >= 2 * self.stall_s
-              and source.restartable):
+        elif source.restartable and (
+                (watch.state == STALLED and quiet_s >= 2 * self.stall_s)
+                or (watch.state == RECOVERING and quiet_s >= RECOVERY_TIMEOUT_S)):
             self.lost(source, now_s, f"no audio for {quiet_s:.1f} s")
 
     def _restart(self, source: Source, now_s: float) -> None:
