@@ -113,6 +113,10 @@ class StreamServer:
                         self.wfile.flush()
                         next_t += chunk_s
                         time.sleep(max(0.0, next_t - time.monotonic()))
+                    # The radio drops like a broken network path (a reset, not a clean end of
+                    # the response: a clean end is what a finite file does).
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
