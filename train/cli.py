@@ -65,8 +65,9 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(
             "--out", help="Output stem: writes STEM.tflite, STEM.json (model card), STEM.keras "
             "and PNG plots.")],
-        arch: Annotated[str, typer.Option(help="gcnet (default), conv1d, conv2d or mlp.")] = (
-            "gcnet"),
+        arch: Annotated[str, typer.Option(
+            help="gcnet-dual (default: waveform + spectrogram views), gcnet (waveform only), "
+            "conv1d, conv2d or mlp.")] = "gcnet-dual",
         recipe: Annotated[str, typer.Option(
             help="default (ours) or seed (the seed's recipe: conv1d, MSE on sigmoid, batch 16, "
             "10 epochs, no normalisation).")] = "default",
@@ -134,8 +135,11 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option(
             help="Seed of the split (default: the model card's, so the held-out tracks are "
             "training's).")] = None,
-        hop: HopOpt = HOP_SAMPLES,
-        test_fraction: TestFractionOpt = 0.25,
+        hop: Annotated[int | None, typer.Option(
+            min=1, help="Samples between windows (default: the model card's).")] = None,
+        test_fraction: Annotated[float | None, typer.Option(
+            "--test-fraction", min=0.05, max=0.6,
+            help="Share of tracks held out (default: the model card's).")] = None,
         gains: Annotated[bool, typer.Option(
             "--gains", help="Also evaluate at -30..+6 dB and under noise, reverb and a small "
             "speaker.")] = False,
@@ -148,7 +152,13 @@ def register(app: typer.Typer) -> None:
         from . import evaluate as ev
 
         card = load_card(model)
+        # By default the split is training's (seed, hop, held-out share from the card), so a
+        # folder is evaluated on the tracks the model never saw.
+        trained = card.extra.get("dataset", {}).get("split", {})
         split_seed = int(card.extra.get("training", {}).get("seed", 0)) if seed is None else seed
+        hop = int(trained.get("hop_samples", HOP_SAMPLES)) if hop is None else hop
+        if test_fraction is None:
+            test_fraction = float(trained.get("test_fraction", 0.25))
         dataset = _load(data, ",".join(card.labels) if not data.startswith("synthetic")
                         else None, hop, split_seed, test_fraction, cache_dir, no_cache)
         if list(dataset.labels) != list(card.labels):

@@ -228,6 +228,8 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
         "method": f"by track, stratified per genre, seed {seed}, test {test_fraction:.0%}, "
                   f"validation {val_fraction:.0%} of each genre's tracks",
         "hop_samples": hop,
+        "test_fraction": test_fraction,
+        "val_fraction": val_fraction,
         **{side: sorted(tracks[i] for i in range(len(tracks)) if assign[i] == side)
            for side in ("train", "val", "test")},
     }

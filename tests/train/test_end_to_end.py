@@ -69,3 +69,15 @@ def test_npz_train_evaluate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["n"] == len(data.test) and result["labels"] == ["classical", "rock"]
+
+
+@pytest.mark.slow
+def test_same_seed_same_model(tmp_path: Path) -> None:
+    digests = []
+    for run in ("a", "b"):
+        stem = tmp_path / run / "m"
+        proc = genrecast("train", "synthetic", "--out", str(stem), "--epochs", "1", "--seed", "3",
+                         "--quantizations", "float32", "--no-robustness")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        digests.append(load_card(stem.with_suffix(".tflite")).model_sha256)
+    assert digests[0] == digests[1]

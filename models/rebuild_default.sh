@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Rebuild the shipped models from scratch on a fresh Debian/Ubuntu machine:
+#   models/default.{tflite,json,keras} + plots          (the default architecture)
+#   models/classical-rock-conv2d.{tflite,json,keras} + plots   (the Conv2D variant, for comparison)
+# from Debian's free recordings: Frets on Fire rock songs (song.ogg + guitar.ogg stems mixed) and
+# Wesnoth's orchestral soundtrack (labelled classical). Same inputs and seed give the same model.
+#
+#   bash models/rebuild_default.sh            (run as root to install the packages, or install
+#                                               them first: see PACKAGES below)
+# Environment: VENV (default .venv), WORK (default build/recordings), ARCH, EPOCHS, SEED.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PACKAGES=(fretsonfire-songs-muldjord fretsonfire-songs-sectoid wesnoth-1.16-music)
+VENV=${VENV:-.venv}
+WORK=${WORK:-build/recordings}
+ARCH=${ARCH:-gcnet-dual}
+EPOCHS=${EPOCHS:-20}
+SEED=${SEED:-0}
+export VENV
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "rebuild: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "rebuild: please install these Debian packages first: ${missing[*]}" >&2
+    exit 69
+  fi
+fi
+
+bash .ci/setup test   # the venv with the train extra
+start=$(date +%s)
+"$VENV/bin/python" -m genrecast.models.arrange_recordings "$WORK"
+
+common=("$WORK" --seed "$SEED" --epochs "$EPOCHS" --test-fraction 0.25)
+"$VENV/bin/genrecast" train "${common[@]}" --arch "$ARCH" --out models/default
+"$VENV/bin/genrecast" train "${common[@]}" --arch conv2d --out models/classical-rock-conv2d
+"$VENV/bin/genrecast" evaluate models/default.tflite "$WORK" --gains
+echo "rebuild: done in $(( $(date +%s) - start )) s (after setup)" >&2
