@@ -94,8 +94,10 @@ class Classifier:
         self._gpu = self._try_gpu() if try_gpu else None
         Interpreter = _interpreter_class()
         try:
-            self._interp = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
-            self._interp.allocate_tensors()
+            with _quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self._interp = Interpreter(model_path=str(self.model_path),
+                                           num_threads=num_threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
                 f"model {self.model_path} cannot be loaded by LiteRT ({exc}); restore or retrain it"

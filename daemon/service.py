@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .classifier import Classifier
-from .errors import ModelError, UserError
+from .errors import ConfigError, DataError, ModelError, UserError
 from .events import HEARTBEAT_SOURCE, EventFactory, utc_iso
 from .pipeline import DueWindow, SourceCounters, SourcePipeline
 from .publisher import Publisher
@@ -115,9 +115,12 @@ class Daemon:
                     src.open()
                 except UserError as exc:
                     failures.append(exc)
-                    if len(self.sources) > 1 and src.restartable:
-                        src.error = exc
-                    else:
+                    if len(self.sources) > 1 and src.restartable and not isinstance(
+                            exc, (DataError, ConfigError)):
+                        src.error = exc  # the supervisor retries it with backoff
+                    else:  # retrying cannot fix bad data or a bad option
+                        if len(self.sources) > 1:
+                            self.supervisor.fatal_errors.append(exc)
                         self.supervisor.set_state(src.name, STOPPED, str(exc))
             if len(failures) == len(self.sources):
                 raise failures[0]

@@ -74,7 +74,7 @@ class UrlSource(ThreadSource):
                     raise InputNotFound(f"stream {url} cannot be opened ({self._why()}); "
                                         "check the URL and that the server is reachable")
             time.sleep(0.02)
-        if ring.written == 0 and not self.ended:
+        if ring.written == 0:
             self.close()
             raise InputNotFound(f"stream {url} sent no audio within {URL_OPEN_TIMEOUT_S:.0f} s; "
                                 "check the URL")
@@ -94,11 +94,12 @@ class UrlSource(ThreadSource):
         if stop.is_set():
             return
         code = proc.wait()
+        # A stream that breaks or ends is transient for a daemon (a radio restarting, a server
+        # closing the connection): the supervisor restarts ffmpeg with backoff.
         if code != 0:
-            # A stream that breaks is transient: the supervisor restarts ffmpeg with backoff.
             self.fail(ConnectionError(f"ffmpeg exited with code {code}: {self._why()}"))
         else:
-            self.finish()
+            self.fail(ConnectionError("the stream ended"))
 
     def close(self) -> None:
         proc = self._proc

@@ -140,14 +140,22 @@ def http_server(low_high_ogg: Path) -> Iterator[str]:
 
 def test_url_source_through_ffmpeg(tone_model: Path, http_server: str, low_high_ogg: Path,
                                    free_tcp_endpoint: str, event_schema: dict[str, Any]) -> None:
+    """ffmpeg reads an ogg file from a local HTTP server; when the stream ends the daemon treats
+    it as a dropped stream and reconnects (a radio does not end)."""
     sub = Subscriber(free_tcp_endpoint, "genre", "status")
-    proc = run_cmd(tone_model, free_tcp_endpoint, f"radio=url:{http_server}/{low_high_ogg.name}")
-    assert proc.returncode == 0, proc.stderr.decode()
+    code, err = run_then_stop(
+        daemon_cmd(tone_model, free_tcp_endpoint, f"radio=url:{http_server}/{low_high_ogg.name}"),
+        7.0)
+    assert code == 0, err
     events = sub.stop()
     validate_all(events, event_schema)
-    assert genres(events, "radio") == ["low", "high"]
+    assert genres(events, "radio")[:2] == ["low", "high"]
     status = [e for e in events if e["kind"] == "status"]
-    assert status[-1]["state"] == "stopped" and status[-1]["rate_hz"] == 48_000
+    assert status[1]["state"] == "running" and status[1]["rate_hz"] == 48_000
+    lost = [e for e in status if e["state"] == "lost"]
+    assert lost and "stream ended" in lost[0]["detail"]
+    assert "recovering" in states(events, "radio")
+    assert status[-1]["state"] == "stopped"
 
 
 def test_failing_source_is_retried_while_another_runs(
@@ -247,6 +255,9 @@ def test_endpoint_in_use_is_refused(tone_model: Path, low_high_ogg: Path, tmp_pa
                           f"file:{low_high_ogg}", "--loop"),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=isolated_env())
         try:
+            assert first.stderr is not None
+            banner = first.stderr.readline()  # printed once the endpoint is bound
+            assert b"events on" in banner, banner
             sub = Subscriber(endpoint, "status", seconds=30)  # proves the first one serves
             proc = run_cmd(tone_model, endpoint, f"file:{low_high_ogg}", timeout=30)
             assert proc.returncode == 69, proc.stderr.decode()
