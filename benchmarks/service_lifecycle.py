@@ -1,0 +1,95 @@
+"""Time to READY=1 and SIGTERM-to-exit of `genrecast run` (real process, stdin source).
+
+    python benchmarks/service_lifecycle.py [RUNS]
+
+Prints the median and the range over RUNS starts (default 5). The daemon reads a 50-Hz tone
+from stdin in real time and uses the tiny test model, so the figures are the service machinery
+(interpreter start, imports, model load, sockets), not the classifier.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "tests" / "daemon" / "data" / "tone.tflite"
+RATE_HZ = 8_000
+CHUNK_S = 0.05
+
+
+def one_run(tmp: Path) -> tuple[float, float]:
+    config = tmp / "g.toml"
+    config.write_text(f'[model]\npath = "{MODEL}"\n[[sources]]\nname = "pipe"\nkind = "stdin"\n'
+                      f'rate_hz = {RATE_HZ}\n[publish]\nendpoint = "ipc://{tmp}/ev.sock"\n'
+                      f'[control]\nendpoint = "ipc://{tmp}/ctl.sock"\n')
+    notify_path = tmp / "notify.sock"
+    notify_path.unlink(missing_ok=True)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(notify_path))
+    notify.settimeout(30)
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify_path)}
+    t = np.arange(int(RATE_HZ * CHUNK_S)) / RATE_HZ
+    chunk = (0.3 * 32767 * np.sin(2 * np.pi * 50 * t)).astype("<i2").tobytes()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "genrecast.daemon.cli", "run", "--config",
+                             str(config)], env=env, stdin=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        while not stop.is_set():
+            try:
+                proc.stdin.write(chunk)
+                proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            time.sleep(CHUNK_S)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        while not notify.recv(4096).startswith(b"READY=1"):
+            pass
+        ready_s = time.monotonic() - t0
+        time.sleep(1.0)
+        t1 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        stop_s = time.monotonic() - t1
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        feeder.join(2)
+        notify.close()
+    return ready_s, stop_s
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    ready, stopped = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            r, s = one_run(Path(tmp))
+            ready.append(r)
+            stopped.append(s)
+    for name, values in (("start → READY=1", ready), ("SIGTERM → exit", stopped)):
+        print(f"{name:16s} median {statistics.median(values):.3f} s  "
+              f"(min {min(values):.3f}, max {max(values):.3f}, n={runs})")
+
+
+if __name__ == "__main__":
+    main()
