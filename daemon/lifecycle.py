@@ -183,15 +183,17 @@ class ServiceRuntime:
     def healthy(self, now: float) -> bool:
         """Audio advanced on every active source, or on at least one while the supervisor
         recovers the others (see the module docstring)."""
-        advancing = 0
+        advancing = active = 0
         for watch in self.daemon.supervisor.watches.values():
             if watch.state in INACTIVE_STATES:
                 continue
+            active += 1
             if now - watch.last_advance_s < ADVANCE_WINDOW_S and watch.state == "running":
                 advancing += 1
             elif watch.state not in RECOVERING_STATES:
                 return False  # running or starting but silent: something is stuck
-        return advancing > 0
+        # Every source paused (genrecast ctl pause) or finished: the loop ticking is the health.
+        return advancing > 0 or active == 0
 
     def summary(self, states: dict[str, str]) -> str:
         running = sum(s == "running" for s in states.values())
