@@ -31,9 +31,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from .errors import ConfigError
 from .settings import (
-    PCM_FORMATS,
     ControlSettings,
     DecisionSettings,
     MetricsSettings,
@@ -52,107 +52,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("/etc/genrecast/genrecast.toml")
 CLI_ORIGIN = "command line"
-
-Check = Callable[[Any], "str | None"]
-"""Returns None when the value is fine, else what is expected ("a number > 0")."""
-
-
-def _number(lo: float | None = None, hi: float | None = None, *, integer: bool = False,
-            lo_open: bool = False) -> Check:
-    def check(value: Any) -> str | None:
-        kind = "an integer" if integer else "a number"
-        bounds = []
-        if lo is not None:
-            bounds.append(f"{'>' if lo_open else '>='} {lo:g}")
-        if hi is not None:
-            bounds.append(f"<= {hi:g}")
-        expected = f"{kind} {' and '.join(bounds)}".strip()
-        ok_type = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type):
-            return expected
-        if lo is not None and (value <= lo if lo_open else value < lo):
-            return expected
-        if hi is not None and value > hi:
-            return expected
-        return None
-
-    return check
-
-
-def _string(choices: tuple[str, ...] = ()) -> Check:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return "a string" if not choices else f"one of {', '.join(choices)}"
-        if choices and value not in choices:
-            return f"one of {', '.join(choices)}"
-        return None
-
-    return check
-
-
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "true or false"
-
-
-def _mode(value: Any) -> str | None:
-    if isinstance(value, str) and value.isdigit() and set(value) <= set("01234567"):
-        value = int(value, 8)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
-        return "a file mode such as 0o660 or \"0660\""
-    return None
-
-
-def _as_mode(value: Any) -> int:
-    return int(value, 8) if isinstance(value, str) else int(value)
-
-
-# (section, key) → (check, example value for the fix)
-_SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
-    "model": {
-        "path": (_string(), '"/opt/genrecast/models/default.tflite"'),
-        "threads": (_number(1, 64, integer=True), "1"),
-    },
-    "decisions": {
-        "hop_s": (_number(0.0, 60.0, lo_open=True), "0.5"),
-        "smooth_windows": (_number(1, 1000, integer=True), "5"),
-        "threshold": (_number(0.0, 1.0, lo_open=True), "0.6"),
-        "min_windows": (_number(1, 1000, integer=True), "3"),
-        "silence_db": (_number(-200.0, 0.0), "-60.0"),
-        "thresholds": (lambda v: None if isinstance(v, dict) else "a table of label = threshold",
-                       "{ rock = 0.7 }"),
-    },
-    "publish": {
-        "endpoint": (_string(), '"tcp://127.0.0.1:5555"'),
-        "heartbeat_s": (_number(0.0, 3600.0, lo_open=True), "5.0"),
-        "high_water_mark": (_number(0, 10_000_000, integer=True), "10000"),
-        "startup_grace_s": (_number(0.0, 60.0), "1.0"),
-    },
-    "control": {
-        "endpoint": (_string(), '"ipc:///run/genrecast/control.sock"'),
-    },
-    "metrics": {
-        "port": (_number(0, 65535, integer=True), "9464"),
-        "host": (_string(), '"127.0.0.1"'),
-    },
-    "security": {
-        "ipc_mode": (_mode, "0o660"),
-        "ipc_group": (_string(), '"genrecast"'),
-        "curve_secret_key": (_string(), '"/etc/genrecast/keys/server.key_secret"'),
-        "curve_authorized_dir": (_string(), '"/etc/genrecast/keys/authorized"'),
-    },
-}
-
-_SOURCE_SCHEMA: dict[str, tuple[Check, str]] = {
-    "name": (_string(), '"living"'),
-    "kind": (_string(("mic", "file", "url", "stdin")), '"mic"'),
-    "target": (_string(), '"http://radio.example/stream"'),
-    "pcm_format": (_string(PCM_FORMATS), '"s16le"'),
-    "rate_hz": (_number(1000, 768_000, integer=True), "48000"),
-    "channels": (_number(1, 64, integer=True), "1"),
-    "realtime": (_boolean, "true"),
-    "loop": (_boolean, "false"),
-}
-
 
 class _Reporter:
     """Formats one-line errors: ``<origin>: <key>: <problem>; <fix>``.
@@ -224,8 +123,8 @@ def _split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if value is None or dotted == "sources" or dotted.startswith("sources."):
             continue
         section, _, key = dotted.partition(".")
-        if section not in _SCHEMA or not key:
-            raise rep.unknown(dotted, [f"{s}.{k}" for s in _SCHEMA for k in _SCHEMA[s]])
+        if section not in SCHEMA or not key:
+            raise rep.unknown(dotted, [f"{s}.{k}" for s in SCHEMA for k in SCHEMA[s]])
         nested.setdefault(section, {})[key] = value
     return nested
 
@@ -254,7 +153,7 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
             except ConfigError as exc:
                 raise rep.fail(key, str(exc), "fix the source spec") from None
             continue
-        table = _check_table(rep, key, entry, _SOURCE_SCHEMA)
+        table = _check_table(rep, key, entry, SOURCE_SCHEMA)
         if "kind" not in table:
             raise rep.fail(key, "missing kind", 'add kind = "mic" (or "file", "url", "stdin")')
         spec = table["kind"] + (f":{table['target']}" if table.get("target") else "")
@@ -291,7 +190,7 @@ def _apply_source_overrides(rep: _Reporter, sources: tuple[SourceSettings, ...],
         key = dotted.split(".", 1)[1]
         if key not in _PER_SOURCE_KEYS:
             raise rep.unknown(dotted, list(_PER_SOURCE_KEYS))
-        check, example = _SOURCE_SCHEMA[key]
+        check, example = SOURCE_SCHEMA[key]
         expected = check(value)
         if expected is not None:
             raise rep.fail(dotted, f"must be {expected}, got {value!r}", f"e.g. {key} = {example}")
@@ -353,7 +252,7 @@ def _publish(rep: _Reporter, publish: dict[str, Any], security: dict[str, Any],
             values[key] = float(values[key])
     _check_endpoint(rep, "publish.endpoint", values.get("endpoint", ""), loopback_only=False)
     if "ipc_mode" in security:
-        values["ipc_mode"] = _as_mode(security["ipc_mode"])
+        values["ipc_mode"] = as_mode(security["ipc_mode"])
     group = security.get("ipc_group", "")
     if group:
         try:
@@ -427,11 +326,11 @@ def load_settings(path: Path | str | None = None,
         raw = read_toml(config_path)
         base = config_path.parent
     file_rep = _Reporter(str(config_path) if config_path else CLI_ORIGIN)
-    valid_top = [*_SCHEMA, "sources"]
+    valid_top = [*SCHEMA, "sources"]
     for key in raw:
         if key not in valid_top:
             raise file_rep.unknown(key, valid_top)
-    tables = {s: _check_table(file_rep, s, raw.get(s, {}), _SCHEMA[s]) for s in _SCHEMA}
+    tables = {s: _check_table(file_rep, s, raw.get(s, {}), SCHEMA[s]) for s in SCHEMA}
 
     cli_tables = _split_overrides(overrides)
     cli_keys = {f"{s}.{k}" for s, table in cli_tables.items() for k in table}
@@ -439,9 +338,9 @@ def load_settings(path: Path | str | None = None,
         cli_keys.add("sources")
     cli_rep = _Reporter(CLI_ORIGIN)
     for section, table in cli_tables.items():
-        _check_table(cli_rep, section, table, _SCHEMA[section])
+        _check_table(cli_rep, section, table, SCHEMA[section])
     rep = _Reporter(file_rep.origin, frozenset(cli_keys))
-    merged = {s: {**tables[s], **cli_tables.get(s, {})} for s in _SCHEMA}
+    merged = {s: {**tables[s], **cli_tables.get(s, {})} for s in SCHEMA}
 
     if overrides.get("sources"):
         sources = _sources(rep, list(overrides["sources"]), None)
