@@ -116,3 +116,14 @@ def test_sound_server_dies_and_comes_back(tmp_path: Path, tone_model: Path) -> N
     assert recovered, states
     assert "low" in genres and "high" in genres and genres.index("low") < genres.index("high")
     assert states[-1] == "stopped"
+
+
+def test_demo_uses_the_default_input_device_when_there_is_one(
+        pulse_server: dict[str, str]) -> None:
+    env = dict(pulse_server)
+    proc = subprocess.run(genrecast_cmd("demo", "--seconds", "5", "--json", "--kind", "status"),
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    status = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    assert status and all(e["spec"] == "mic" for e in status), status
+    assert status[-1]["state"] == "stopped"
