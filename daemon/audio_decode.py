@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 FFMPEG_RATE_HZ = 48_000  # rate asked of ffmpeg when it has to decode a format libsndfile cannot
 FFMPEG_TIMEOUT_S = 600
+# Full scale is 1.0. Float samples beyond this (+60 dBFS) are not audio but misread data (e.g.
+# integer PCM taken as f32le); they overflow the downmix and resampler into inf/NaN windows.
+MAX_ABS_SAMPLE = 1000.0
 
 
 def downmix(samples: np.ndarray) -> np.ndarray:
@@ -36,6 +39,9 @@ def downmix(samples: np.ndarray) -> np.ndarray:
 def check_finite(samples: np.ndarray, what: str) -> None:
     if not np.isfinite(samples).all():
         raise DataError(f"{what} contains NaN or infinite samples; re-export or re-encode it")
+    if samples.size and float(np.abs(samples).max()) > MAX_ABS_SAMPLE:
+        raise DataError(f"{what} has samples beyond ±{MAX_ABS_SAMPLE:g} (full scale is 1.0): "
+                        "not audio; re-export or re-encode it")
 
 
 def _read_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..audio_decode import MAX_ABS_SAMPLE
 from ..errors import ConfigError, DataError
 from ..settings import PCM_FORMATS, SourceSettings
 from .base import ThreadSource
@@ -48,6 +49,11 @@ class PcmDecoder:
         if self.format == "f32le" and not np.isfinite(frames).all():
             raise DataError(f"{self.what} contains NaN or infinite samples; check the producer "
                             "(--format f32le expects little-endian 32-bit floats)")
+        # Finite but absurd floats overflow the downmix into inf, then NaN in the events.
+        if self.format == "f32le" and frames.size and float(np.abs(frames).max()) > MAX_ABS_SAMPLE:
+            raise DataError(f"{self.what} has samples beyond ±{MAX_ABS_SAMPLE:g} (full scale is "
+                            "1.0); check the producer (--format f32le expects little-endian "
+                            "32-bit floats)")
         return frames
 
     def finish(self) -> None:
