@@ -57,6 +57,8 @@ class SourcePipeline:
         self.drained = False  # the input ended and its last windows were flushed
         self._dsp: SourceDSP | None = None
         self._generation = -1
+        self._pending: list[np.ndarray] = []  # frames read but not yet worth resampling
+        self._pending_frames = 0
         self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
         self._wall_base_s = 0.0
         self._resumed_wall_s: float | None = None
@@ -77,7 +79,29 @@ class SourcePipeline:
         ):
             self._restart_dsp()
 
+    @staticmethod
+    def _completes_window(dsp: SourceDSP, frames: int) -> bool:
+        """Would pushing ``frames`` more frames complete the next window?
+
+        The resampler's cost is mostly per call, so frames wait here until they complete a
+        window: one push per hop instead of one per capture block (about 10× less CPU at 22 kHz
+        with 20-ms blocks), with no added latency, and the same samples since the resampler is
+        chunking-invariant. Falls back to pushing every block if the DSP classes change shape.
+        """
+        win = dsp.windower
+        rs = dsp.resampler
+        try:
+            missing = win._next_start + win.window - win.samples_seen
+            if rs is None:
+                return frames >= missing
+            available = rs._outputs_available(rs._received + frames) - rs._next_out
+        except AttributeError:
+            return True
+        return bool(available >= missing)
+
     def _restart_dsp(self) -> None:
+        self._pending = []
+        self._pending_frames = 0
         if self._dsp is not None:
             self._offset_s += self._dsp.windower.samples_seen / self._dsp.model_rate
         self._dsp = None
@@ -114,7 +138,15 @@ class SourcePipeline:
         self.counters.frames_overrun = source.overrun_frames
         if self.paused:
             return []
-        pairs = dsp.push(frames) if frames.shape[0] else []
+        if frames.shape[0]:
+            self._pending.append(frames)
+            self._pending_frames += frames.shape[0]
+        pairs: list[tuple[int, np.ndarray]] = []
+        if self._pending and (ended or self._completes_window(dsp, self._pending_frames)):
+            chunk = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+            self._pending.clear()
+            self._pending_frames = 0
+            pairs = dsp.push(chunk)
         if ended and ring.available == 0:
             pairs += dsp.flush()
             self.drained = True
