@@ -98,7 +98,17 @@ def iter_audio_blocks(path: str | Path, block_frames: int) -> tuple[int, int, It
         raise DataError(f"{path} holds no audio (zero length); remove it or re-export it")
 
     def gen() -> Iterator[np.ndarray]:
-        for block in sf.blocks(str(path), blocksize=block_frames, dtype="float32", always_2d=True):
+        blocks = sf.blocks(str(path), blocksize=block_frames, dtype="float32", always_2d=True)
+        while True:
+            # A file damaged after its header fails here, mid-stream: bad data, not a retryable
+            # failure (the file source would otherwise replay it from the start forever).
+            try:
+                block = next(blocks)
+            except StopIteration:
+                return
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                raise DataError(f"{path}: cannot decode audio past its start ({exc}); "
+                                "check that it is not truncated or damaged") from None
             check_finite(block, str(path))
             yield block
 
