@@ -92,8 +92,11 @@ class ControlServer:
             while not self._stop.is_set():
                 if not sock.poll(POLL_INTERVAL_MS):
                     continue
-                raw = sock.recv()
-                reply = handle_request(self.handlers, raw)
+                # Every frame of the message must be received before REP may reply (a recv() of
+                # the first frame of a multipart message left the socket unable to send, and the
+                # control thread died). A request is one frame; more is malformed.
+                parts = sock.recv_multipart()
+                reply = handle_request(self.handlers, parts[0] if len(parts) == 1 else b"")
                 sock.send(json.dumps(reply, allow_nan=False, default=str).encode())
         except zmq.ZMQError as exc:
             if not self._stop.is_set():
