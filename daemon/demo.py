@@ -19,7 +19,7 @@ from .settings import PublishSettings, Settings, SourceSettings
 log = logging.getLogger(__name__)
 
 DEMO_AUDIO = Path(__file__).resolve().parent / "demo" / "demo.ogg"
-SUBSCRIBER_GRACE_S = 1.5  # lets the subscriber process start and subscribe before events flow
+SUBSCRIBER_GRACE_S = 0.5  # after binding: the waiting subscriber connects and subscribes
 
 
 def default_input_available() -> bool:
@@ -41,6 +41,23 @@ def demo_sources(use_mic: bool | None = None) -> tuple[SourceSettings, ...]:
                            loop=True),)
 
 
+def _wait_until_listening(listener: subprocess.Popen[str]) -> None:
+    """Wait for the subscriber's ready line (its SUB socket exists), then pass its stderr on."""
+    from .listen import READY_LINE
+
+    assert listener.stderr is not None
+    stream = listener.stderr
+    line = stream.readline()  # returns "" if the process dies first
+    if line and not line.startswith(READY_LINE):
+        sys.stderr.write(line)
+
+    def forward() -> None:
+        for rest in stream:
+            sys.stderr.write(rest)
+
+    threading.Thread(target=forward, name="listener-stderr", daemon=True).start()
+
+
 def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str],
              as_json: bool) -> None:
     from .service import Daemon
@@ -55,7 +72,8 @@ def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str]
             cmd += ["--kind", kind]
         if as_json:
             cmd.append("--json")
-        listener = subprocess.Popen(cmd)
+        listener = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        _wait_until_listening(listener)
         settings = Settings(sources=sources, model_path=model,
                             publish=PublishSettings(endpoint=endpoint))
         daemon = Daemon(settings)

@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .events import KINDS, TOPIC_PREFIX, decode
 
 POLL_MS = 200
+READY_LINE = "listening on"
 
 
 def topics_for(kinds: list[str], sources: list[str]) -> list[str]:
@@ -81,6 +82,8 @@ def listen(endpoint: str, kinds: list[str], sources: list[str], as_json: bool,
     for topic in topics_for(kinds, sources):
         sock.setsockopt_string(zmq.SUBSCRIBE, topic)
     sock.connect(endpoint)
+    # On stderr, so stdout stays pure events; `genrecast demo` waits for this line.
+    print(f"{READY_LINE} {endpoint}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + seconds if seconds > 0 else None
     printed = 0
     try:

@@ -74,7 +74,9 @@ class Subscriber:
             cmd += ["--kind", kind]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
-        time.sleep(1.0)  # let it start and connect before the daemon publishes
+        assert self.proc.stderr is not None
+        ready = self.proc.stderr.readline()  # "listening on ...": its SUB socket exists
+        assert ready.startswith("listening on"), ready
 
     def events(self, timeout: float = 30.0) -> list[dict[str, Any]]:
         try:
