@@ -13,6 +13,7 @@ import numpy as np
 
 from .dsp import SourceDSP
 from .model_card import ModelCard
+from .ring import Ring
 from .settings import DecisionSettings
 from .smoothing import Decision, Smoother, rms_dbfs
 from .sources.base import Source
@@ -59,6 +60,7 @@ class SourcePipeline:
         self._generation = -1
         self._pending: list[np.ndarray] = []  # frames read but not yet worth resampling
         self._pending_frames = 0
+        self._frames_base = 0  # ring frames read before the current DSP started
         self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
         self._wall_base_s = 0.0
         self._resumed_wall_s: float | None = None
@@ -99,6 +101,29 @@ class SourcePipeline:
             return True
         return bool(available >= missing)
 
+    @staticmethod
+    def _frames_for_next_window(dsp: SourceDSP) -> int | None:
+        """Input frames (since the DSP started) that complete the next window, or None if the
+        DSP classes changed shape: the resampler emits output k once k*down + half < frames*up."""
+        win = dsp.windower
+        rs = dsp.resampler
+        try:
+            last = win._next_start + win.window - 1  # model-rate index of its last sample
+            if rs is None:
+                return last + 1
+            return -(-(last * rs.down + rs._half + 1) // rs.up)
+        except AttributeError:
+            return None
+
+    def _set_wake(self, dsp: SourceDSP, ring: Ring) -> None:
+        """Ask the ring to wake the loop only when the next window is complete (at most half a
+        ring ahead, so a long hop never overruns it); paused sources wake on every write."""
+        need = None if self.paused else self._frames_for_next_window(dsp)
+        if need is None:
+            ring.wake_at = 0
+        else:
+            ring.wake_at = min(self._frames_base + need, ring.read_count + ring.capacity // 2)
+
     def _restart_dsp(self) -> None:
         self._pending = []
         self._pending_frames = 0
@@ -125,6 +150,7 @@ class SourcePipeline:
             assert source.rate_hz is not None
             self._dsp = SourceDSP(source.rate_hz, self.card.sample_rate_hz,
                                   self.card.window_samples, self.hop_samples)
+            self._frames_base = ring.read_count
             # Wall clock of the DSP's first sample: the source's start, or the moment of resume.
             self._wall_base_s = (source.start_wall_s if self._resumed_wall_s is None
                                  else self._resumed_wall_s)
@@ -133,6 +159,10 @@ class SourcePipeline:
         dsp = self._dsp
         assert dsp is not None
         ended = source.ended  # read before draining: once set, every frame is already written
+        if not (ended or self.paused or ring.due):
+            # Nothing completes a window yet: leave the frames in the ring (no copy, no call).
+            self.counters.frames_received = source.frames_received
+            return []
         frames = ring.read()
         self.counters.frames_received = source.frames_received
         self.counters.frames_overrun = source.overrun_frames
@@ -150,6 +180,8 @@ class SourcePipeline:
         if ended and ring.available == 0:
             pairs += dsp.flush()
             self.drained = True
+        else:
+            self._set_wake(dsp, ring)
         rate = self.card.sample_rate_hz
         window_s = self.card.window_samples / rate
         out = []
