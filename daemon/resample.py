@@ -17,6 +17,7 @@ The filter's delay is compensated: output sample ``k`` is the signal at input ti
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -60,6 +61,31 @@ def design_filter(up: int, down: int) -> np.ndarray:
     return taps
 
 
+@lru_cache(maxsize=64)
+def _polyphase(up: int, down: int) -> tuple[int, int, tuple[int, ...], tuple[np.ndarray, ...]]:
+    """(half length, tap segments M, input offset per residue, (down × M) tap matrix per residue),
+    computed once per rate pair: a daemon with 1000 sources at 48 kHz shares one design instead of
+    building (and holding) 1000 identical ones."""
+    taps = design_filter(up, down)
+    # Output k is the filter centred on upsampled index k*down + half: the delay is compensated.
+    half = (len(taps) - 1) // 2
+    taps_per_phase = -(-len(taps) // up)
+    padded = np.zeros(taps_per_phase * up)
+    padded[: len(taps)] = taps
+    segments = -(-taps_per_phase // down)  # M: tap segments of `down` samples
+    offsets: list[int] = []
+    mats: list[np.ndarray] = []
+    for r in range(up):  # residue r: input offset c_r and its taps, reversed per segment
+        n0 = r * down + half
+        phase_taps = np.zeros(segments * down)
+        phase_taps[:taps_per_phase] = padded[n0 % up :: up]
+        offsets.append(n0 // up)
+        mat = np.ascontiguousarray(phase_taps.reshape(segments, down)[:, ::-1].T)
+        mat.flags.writeable = False
+        mats.append(mat)
+    return half, segments, tuple(offsets), tuple(mats)
+
+
 class StreamingResampler:
     """Resample a mono float32 stream from ``rate_in`` to ``rate_out`` in arbitrary chunks.
 
@@ -82,24 +108,9 @@ class StreamingResampler:
         g = gcd(self.rate_in, self.rate_out)
         up = self.up = self.rate_out // g
         down = self.down = self.rate_in // g
-        taps = design_filter(up, down)
-        # Output k is the filter centred on upsampled index k*down + half: the delay is compensated.
-        self._half = (len(taps) - 1) // 2
-        taps_per_phase = -(-len(taps) // up)
-        padded = np.zeros(taps_per_phase * up)
-        padded[: len(taps)] = taps
-        self._segments = -(-taps_per_phase // down)  # M: tap segments of `down` samples
-        # Per residue r: input offset c_r and the (down x M) matrix of its taps, reversed per segment.
-        self._offsets: list[int] = []
-        self._tap_mats: list[np.ndarray] = []
-        for r in range(up):
-            n0 = r * down + self._half
-            phase_taps = np.zeros(self._segments * down)
-            phase_taps[:taps_per_phase] = padded[n0 % up :: up]
-            self._offsets.append(n0 // up)
-            self._tap_mats.append(
-                np.ascontiguousarray(phase_taps.reshape(self._segments, down)[:, ::-1].T)
-            )
+        self._half, self._segments, offsets, tap_mats = _polyphase(up, down)
+        self._offsets: list[int] = list(offsets)
+        self._tap_mats: list[np.ndarray] = list(tap_mats)  # shared, read-only
         m = self._segments
         # Zeros stand for the silence before the stream starts.
         history = (m + 1) * down
@@ -169,7 +180,7 @@ class StreamingResampler:
                 writeable=False,
             ).sum(axis=1)
             out[r - k0 + up * s0 : r - k0 + up * s1 : up] = y
-            self._z_cache[r] = z[n:]
+            self._z_cache[r] = z[n:].copy()  # (M-1) rows: a view would pin all of z
             self._next_s[r], self._next_row[r] = s1, s1
         self._next_out = k_end
         # Drop input no future row needs.
@@ -178,7 +189,7 @@ class StreamingResampler:
         )
         drop = first_needed - self._buf_start
         if drop > 0:
-            self._buf = self._buf[drop:]
+            self._buf = self._buf[drop:].copy()  # a view would keep the whole chunk alive
             self._buf_start += drop
         return out
 
