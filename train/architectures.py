@@ -31,7 +31,42 @@ BN_MOMENTUM = 0.9
 def _keras() -> Any:
     import keras
 
+    _register_layers(keras)
     return keras
+
+
+_LAYERS: dict[str, Any] = {}
+
+
+def _register_layers(keras: Any) -> None:
+    """Element-wise layers of the spectrogram front-end, registered so a saved .keras file loads
+    again (``genrecast quantize``); Lambda layers could not infer their shape when reloaded."""
+    if _LAYERS:
+        return
+
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class Abs(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            return keras.ops.abs(x)
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class CompressSqrt(keras.layers.Layer):
+        def call(self, x: Any) -> Any:
+            return keras.ops.sqrt(x + 1e-6)
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    _LAYERS.update(Abs=Abs, CompressSqrt=CompressSqrt)
+
+
+def load_keras_model(path: Any) -> Any:
+    """A .keras file written by genrecast train."""
+    keras = _keras()
+    return keras.saving.load_model(path, safe_mode=False)
 
 
 def build_conv1d(window: int, n_classes: int, seed_head: bool = False) -> Any:
@@ -85,12 +120,12 @@ def spectrogram(x: Any) -> Any:
                    use_bias=False, trainable=False, name="fixed_dft")
     x = dft(x)
     dft.set_weights([dft_kernels(DFT_FRAME_SAMPLES, DFT_BINS)])
-    x = L.Lambda(lambda t: keras.ops.abs(t), name="abs")(x)
+    x = _LAYERS["Abs"](name="abs")(x)
     pair = np.concatenate([np.eye(DFT_BINS), np.eye(DFT_BINS)], axis=0).astype(np.float32)
     magnitude = L.Dense(DFT_BINS, use_bias=False, trainable=False, name="magnitude")
     x = magnitude(x)
     magnitude.set_weights([pair])
-    return L.Lambda(lambda t: keras.ops.sqrt(t + 1e-6), name="compress")(x)
+    return _LAYERS["CompressSqrt"](name="compress")(x)
 
 
 def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:

@@ -30,9 +30,9 @@ def run_quantize(keras_model: Path, data: str, out: Path, mode: str, seed: int,
         src = ModelCard.from_json(json.loads(card_file.read_text()), where=str(card_file))
     except json.JSONDecodeError as exc:
         raise ModelError(f"{card_file} is not valid JSON ({exc})") from exc
-    import keras
+    from .architectures import load_keras_model
 
-    model = keras.saving.load_model(keras_model, safe_mode=False)
+    model = load_keras_model(keras_model)
     dataset = load(list(src.labels) if not data.startswith("synthetic") else None)
     norm = src.normalisation
     tflite = out.with_suffix(".tflite")
