@@ -163,6 +163,7 @@ port = {metrics_port}
         time.sleep(1.0)  # the final "stopped" events reach the subscriber
         listener.close()
         acc = check_accounting(listener.events, daemon.stderr())
+        print(f"accounting: {({k: v for k, v in acc.items() if k != 'per_source'})}")
         for name in SOURCES:
             assert acc["per_source"][name]["prediction"]["made"] > 10, acc
         # The stuck subscriber made the daemon drop events (the accounting had gaps to explain).
