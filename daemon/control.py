@@ -1,11 +1,16 @@
 """The control socket: ``status``, ``pause SOURCE``, ``resume SOURCE``, ``reload``, ``snapshot``.
 
-A ZeroMQ REP socket on an ipc path in the runtime directory (or a loopback tcp port: the socket
+A ZeroMQ ROUTER socket on an ipc path in the runtime directory (or a loopback tcp port: the socket
 has no authentication, so the configuration refuses anything else). Requests and replies are JSON
 objects: ``{"command": "pause", "source": "living"}`` → ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``. The server runs in its own thread and calls handlers that the
 daemon supplies; a handler raising ``UserError`` (an unknown source) becomes an error reply, any
 other exception is logged and reported as an internal error (the daemon keeps running).
+
+Why ROUTER and not REP: REP's strict receive/send alternation could be wedged by a client (raw
+bytes on a tcp control port, or a client that left before reading its reply stopped the control
+socket answering anyone). ROUTER answers each request by its sender's identity and silently drops
+a reply whose client has gone; clients are still plain REQ sockets.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ class ControlServer:
                  *, ipc_mode: int = 0o660, ipc_group: str = "") -> None:
         self.handlers = handlers
         self._context = context
-        self._socket = context.socket(zmq.REP)
+        self._socket = context.socket(zmq.ROUTER)
         self._socket.linger = 0
         try:
             self.endpoint = bind(self._socket, endpoint, mode=ipc_mode, group=ipc_group,
@@ -92,12 +97,15 @@ class ControlServer:
             while not self._stop.is_set():
                 if not sock.poll(POLL_INTERVAL_MS):
                     continue
-                # Every frame of the message must be received before REP may reply (a recv() of
-                # the first frame of a multipart message left the socket unable to send, and the
-                # control thread died). A request is one frame; more is malformed.
+                # From a REQ client: [identity, b"", body]. Anything else is malformed and gets
+                # an error reply (dropped by ZeroMQ if the sender cannot take it).
                 parts = sock.recv_multipart()
-                reply = handle_request(self.handlers, parts[0] if len(parts) == 1 else b"")
-                sock.send(json.dumps(reply, allow_nan=False, default=str).encode())
+                if len(parts) < 2:
+                    continue
+                well_formed = len(parts) == 3 and parts[1] == b""
+                reply = handle_request(self.handlers, parts[2] if well_formed else b"")
+                body = json.dumps(reply, allow_nan=False, default=str).encode()
+                sock.send_multipart([parts[0], b"", body])
         except zmq.ZMQError as exc:
             if not self._stop.is_set():
                 log.error("control socket failed: %s", exc)
