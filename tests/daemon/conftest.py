@@ -92,6 +92,42 @@ class Subscriber:
         return self.events()
 
 
+class StatusWatcher:
+    """An in-process SUB socket on status events: wait for a source to reach a state.
+
+    Connect it before the daemon starts (ZeroMQ connects to an ipc endpoint once it is bound), so
+    no status event is missed; it replaces fixed sleeps that a busy machine can outlast.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        import zmq
+
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.SUB)
+        self._sock.linger = 0
+        self._sock.setsockopt_string(zmq.SUBSCRIBE, "genrecast.status.")
+        self._sock.connect(endpoint)
+        self.seen: list[dict[str, Any]] = []
+
+    def wait(self, source: str, state: str, detail: str | None = None,
+             timeout_s: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            if not self._sock.poll(int(left * 1000)):
+                break
+            event = json.loads(self._sock.recv_string().split(" ", 1)[1])
+            self.seen.append(event)
+            if (event.get("source") == source and event.get("state") == state
+                    and (detail is None or event.get("detail") == detail)):
+                return event
+        raise AssertionError(f"{source} did not reach {state} ({detail}) within {timeout_s} s; "
+                             f"status events: {[(e.get('state'), e.get('detail')) for e in self.seen]}")
+
+    def close(self) -> None:
+        self._sock.close()
+        self._ctx.term()
+
+
 @pytest.fixture
 def free_tcp_endpoint() -> str:
     import socket

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import PulseServer, Subscriber, genrecast_cmd, tone
+from .conftest import PulseServer, StatusWatcher, Subscriber, genrecast_cmd, tone
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,14 @@ def test_mic_capture_through_pulseaudio(pulse_server: dict[str, str], tone_model
              48_000)
     endpoint = f"ipc://{tmp_path}/events.sock"
     sub = Subscriber(endpoint, "genre", "status", "prediction", seconds=90, env=pulse_server)
+    watcher = StatusWatcher(endpoint)
     daemon = subprocess.Popen(
         genrecast_cmd("run", "--model", str(tone_model), "--publish", endpoint,
                       "--source", "room=mic", "--min-windows", "2", "--smooth", "3"),
         env=pulse_server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(4.0)  # the daemon loads the model and opens the device
+        watcher.wait("room", "running")  # the daemon loaded the model and opened the device
+        watcher.close()
         assert daemon.poll() is None, daemon.communicate()[1]
         subprocess.run(["paplay", "--device=null", str(clip)], env=pulse_server, check=True,
                        timeout=60)
@@ -79,23 +81,27 @@ def test_sound_server_dies_and_comes_back(tmp_path: Path, tone_model: Path) -> N
     sf.write(low, tone(50, 40, 48_000, 2), 48_000)
     sf.write(high, tone(150, 40, 48_000, 2), 48_000)
     endpoint = f"ipc://{tmp_path}/events.sock"
-    sub = Subscriber(endpoint, "genre", "status", seconds=120, env=server.env)
+    sub = Subscriber(endpoint, "genre", "status", seconds=180, env=server.env)
+    watcher = StatusWatcher(endpoint)
     daemon = subprocess.Popen(
         genrecast_cmd("run", "--model", str(tone_model), "--publish", endpoint,
                       "--source", "room=mic", "--min-windows", "2", "--smooth", "2"),
         env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     player = None
     try:
+        watcher.wait("room", "running")  # model loaded, device open (slow on a busy machine)
         player = server.play(low)
         time.sleep(9.0)
         player.kill()
         player.wait()
         server.stop(kill=True)  # the sound server dies
-        time.sleep(6.0)
+        watcher.wait("room", "lost")
         server.start()
         player = server.play(high)
-        time.sleep(14.0)
+        watcher.wait("room", "running", detail="recovered", timeout_s=90)
+        time.sleep(9.0)
     finally:
+        watcher.close()
         if player is not None:
             player.kill()
             player.wait()
