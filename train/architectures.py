@@ -4,7 +4,7 @@
 - ``conv2d`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
   filters, so it converts to full int8), batch norm, then a Conv2D stack in the seeds' spirit.
   Trained with our recipe it scored 97.5% in int8 on held-out real tracks at every gain (against
-  90.6% float / 86.8% int8 for gcnet-dual on the same split; models/README-section.md).
+  90.6% float / 86.8% int8 for gcnet-dual on the same split; README, "How good is the default model").
 - ``mlp``: the seeds' dense baseline.
 - ``gcnet``: batch-normalised Conv1D blocks, global average + max pooling and dropout;
   ``gcnet-dual`` adds a spectrogram view (it lost 3.8 points in full int8).
