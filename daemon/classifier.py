@@ -8,6 +8,7 @@ interpreter allocated once for that size: no re-allocation per call, no padded r
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import sys
@@ -81,14 +82,25 @@ class Classifier:
     ) -> None:
         self.model_path = Path(model_path)
         self.card = card if card is not None else load_card(self.model_path)
+        # The interpreters run these very bytes: the ones checked against the card and probed,
+        # even if the file is replaced meanwhile, and no file stays open (LiteRT keeps a model
+        # loaded by path mapped, one descriptor per interpreter).
+        try:
+            self._model_bytes = self.model_path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"model {self.model_path} cannot be read ({exc}); check it") from exc
+        if hashlib.sha256(self._model_bytes).hexdigest() != self.card.model_sha256:
+            raise ModelError(f"model {self.model_path} changed after its card was checked; "
+                             "restore the model and its card together")
         if probe:  # a corrupt file may crash LiteRT in C: find out in a child process first
-            probe_model(self.model_path, self.card.window_samples, len(self.card.labels))
+            probe_model(self.model_path, self.card.window_samples, len(self.card.labels),
+                        content=self._model_bytes)
         self.backend = "cpu"
         self._gpu = self._try_gpu() if try_gpu else None
         Interpreter = _interpreter_class()
         try:
             with _quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
-                self._interp = Interpreter(model_path=str(self.model_path),
+                self._interp = Interpreter(model_content=self._model_bytes,
                                            num_threads=num_threads)
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
@@ -148,7 +160,7 @@ class Classifier:
                 interp = self._interp
             else:
                 with _quiet_native_stderr():
-                    interp = _interpreter_class()(model_path=str(self.model_path),
+                    interp = _interpreter_class()(model_content=self._model_bytes,
                                                   num_threads=self._num_threads)
                     interp.resize_tensor_input(self._in_index,
                                                [batch, self.card.window_samples])

@@ -5,7 +5,8 @@ that check and crash the interpreter in C (measured: 1 in 150 single-bit flips o
 segfaulted, 72 loaded silently). A crash in a child costs nothing; in the daemon it would take every
 source down. So the model is loaded and run once on silence and on noise in a child first.
 
-Run as ``python -m genrecast.daemon.model_probe MODEL WINDOW_SAMPLES``: prints one JSON line.
+Run as ``python -m genrecast.daemon.model_probe MODEL|- WINDOW_SAMPLES`` (``-``: the model's bytes
+on stdin): prints one JSON line.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from .errors import ModelError
 PROBE_TIMEOUT_S = 60.0
 
 
-def probe_model(model_path: str | Path, window_samples: int, n_labels: int) -> None:
-    """Raise ModelError unless the model loads and gives finite outputs of the right shape."""
-    cmd = [sys.executable, "-m", "genrecast.daemon.model_probe", str(model_path), str(window_samples)]
+def probe_model(model_path: str | Path, window_samples: int, n_labels: int,
+                content: bytes | None = None) -> None:
+    """Raise ModelError unless the model loads and gives finite outputs of the right shape.
+
+    With ``content``, the child probes those bytes (sent on its stdin) rather than the file.
+    """
+    source = "-" if content is not None else str(model_path)
+    cmd = [sys.executable, "-m", "genrecast.daemon.model_probe", source, str(window_samples)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
+        proc = subprocess.run(cmd, input=content or b"", capture_output=True,
+                              timeout=PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
         raise ModelError(
             f"model {model_path} hung the interpreter for {PROBE_TIMEOUT_S:.0f} s while being probed; "
@@ -37,13 +44,14 @@ def probe_model(model_path: str | Path, window_samples: int, n_labels: int) -> N
             f"model {model_path} crashed the interpreter ({name}) while being probed; the file is "
             "corrupt: restore it or retrain it"
         )
-    lines = proc.stdout.strip().splitlines()
+    lines = proc.stdout.decode(errors="replace").strip().splitlines()
     try:
         result = json.loads(lines[-1]) if lines else {}
     except json.JSONDecodeError:
         result = {}
     if proc.returncode != 0 or not result.get("ok"):
-        reason = result.get("error") or (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        stderr = proc.stderr.decode(errors="replace").strip().splitlines()
+        reason = result.get("error") or (stderr or ["no output"])[-1]
         raise ModelError(f"model {model_path} cannot be run by LiteRT ({reason}); restore or retrain it")
     if result.get("outputs") != n_labels:
         raise ModelError(
@@ -58,7 +66,10 @@ def _probe(model_path: str, window_samples: int) -> dict[str, object]:
     from .classifier import _interpreter_class
 
     try:
-        interp = _interpreter_class()(model_path=model_path, num_threads=1)
+        if model_path == "-":
+            interp = _interpreter_class()(model_content=sys.stdin.buffer.read(), num_threads=1)
+        else:
+            interp = _interpreter_class()(model_path=model_path, num_threads=1)
         interp.allocate_tensors()
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
