@@ -4,8 +4,6 @@ and a private PulseAudio server with a null sink (reusable by the service tests)
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+
+from ..service.pulse import PrivatePulse as PulseServer  # re-exported for the daemon tests
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -136,60 +136,6 @@ def free_tcp_endpoint() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"tcp://127.0.0.1:{port}"
-
-
-class PulseServer:
-    """A private PulseAudio server (null sink ``null``, its monitor the default source)."""
-
-    def __init__(self, root: Path) -> None:
-        for tool in ("pulseaudio", "pactl", "paplay"):
-            assert shutil.which(tool), f"{tool} is missing: install pulseaudio, pulseaudio-utils"
-        assert any(Path(p).exists() for p in ("/usr/share/alsa/alsa.conf.d/pulse.conf",
-                                              "/etc/alsa/conf.d/99-pulse.conf")), (
-            "ALSA's pulse plugin is missing: install libasound2-plugins")
-        self.root = root
-        home, runtime = root / "home", root / "runtime"
-        home.mkdir(parents=True, exist_ok=True)
-        runtime.mkdir(mode=0o700, exist_ok=True)
-        # PortAudio reaches PulseAudio through ALSA's pulse plugin as the default device.
-        (home / ".asoundrc").write_text("pcm.!default { type pulse }\nctl.!default { type pulse }\n")
-        self.socket_path = root / "native"
-        self.env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
-                        PULSE_SERVER=f"unix:{self.socket_path}")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
-               "--use-pid-file=no", "-L", "module-null-sink sink_name=null rate=48000",
-               "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket_path}"]
-        if os.geteuid() == 0:
-            cmd.insert(1, "--system=false")  # as root: a per-user server in our temp HOME
-        log_path = self.root / "pulseaudio.log"
-        with open(log_path, "a") as log:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            probe = subprocess.run(["pactl", "set-default-source", "null.monitor"], env=self.env,
-                                   capture_output=True, check=False)
-            if probe.returncode == 0:
-                return
-            time.sleep(0.2)
-        self.stop(kill=True)
-        pytest.fail(f"private PulseAudio server did not start: {log_path.read_text()[-2000:]}")
-
-    def play(self, path: Path) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(["paplay", "--device=null", str(path)], env=self.env)
-
-    def stop(self, kill: bool = False) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        proc.kill() if kill else proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
