@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .classifier import Classifier
+from .classify_worker import ClassifyWorker
 from .errors import ConfigError, DataError, ModelError, UserError
 from .events import HEARTBEAT_SOURCE, EventFactory, utc_iso
 from .pipeline import DueWindow, SourceCounters, SourcePipeline
@@ -87,6 +88,8 @@ class Daemon:
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
         self.socket_setup: list[Callable[[Any], None]] = []
         self.supervisor = Supervisor(self._status)
+        self._worker: ClassifyWorker[DueWindow] = ClassifyWorker(self._wake)
+        self._queued: list[DueWindow] = []  # due windows waiting for the worker
         self._next_heartbeat = 0.0
         self._next_supervise = 0.0
         self._stopped = False
@@ -169,11 +172,16 @@ class Daemon:
             raise self.supervisor.fatal_errors[0]
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Close sources (final ``stopped`` status events), then the socket. Idempotent."""
+        """Publish the windows already due, close sources (final ``stopped`` status events), then
+        the socket. Idempotent."""
         if self._stopped:
             return
         self._stopped = True
         deadline = time.monotonic() + timeout
+        try:
+            self._finish_classifying()
+        finally:
+            self._worker.close()
         for src in self.sources:
             if time.monotonic() < deadline:
                 src.close()
@@ -215,6 +223,7 @@ class Daemon:
         pipeline = self.pipelines[name]
         if pipeline.paused == paused or self.supervisor.state(name) == STOPPED:
             return
+        self._finish_classifying()  # what fell due before the pause is published before it
         pipeline.paused = paused
         if paused:
             self.supervisor.pause(pipeline.source)
@@ -225,6 +234,7 @@ class Daemon:
     def _swap(self, classifier: Classifier) -> None:
         if classifier.card.window_samples <= 0:
             raise ModelError("new model has no window length")
+        self._finish_classifying()  # windows due before the swap: the old model, its model_id
         self.classifier = classifier
         self.events.model_id = classifier.card.model_id
         for pipeline in self.pipelines.values():
@@ -240,22 +250,13 @@ class Daemon:
                 self._commands.get_nowait()()
             except queue.Empty:
                 break
-        times = self.stage_times.ns
         t0 = time.thread_time_ns()
-        due: list[DueWindow] = []
         for pipeline in self.pipelines.values():
-            due.extend(pipeline.pull())
-        t1 = time.thread_time_ns()
-        times["resample"] += t1 - t0
-        if due:
-            assert self.classifier is not None
-            probs = self.classifier.predict(np.stack([d.window for d in due]))
-            t2 = time.thread_time_ns()
-            times["classify"] += t2 - t1
-            self.stage_times.windows += len(due)
-            self.stage_times.batches += 1
-            for d, p in zip(due, probs, strict=True):
-                self._decide_and_publish(d, p)
+            self._queued.extend(pipeline.pull())
+        self.stage_times.ns["resample"] += time.thread_time_ns() - t0
+        self._publish_classified(wait=False)
+        if self._queued and self._worker.idle:
+            self._submit()
         now = time.monotonic()
         if now >= self._next_supervise:
             self._next_supervise = now + SUPERVISE_S
@@ -264,6 +265,32 @@ class Daemon:
             self._heartbeat(now)
         for hook in self.on_tick:
             hook(self)
+
+    def _submit(self) -> None:
+        """Hand the queued windows to the worker thread as one batch."""
+        assert self.classifier is not None
+        batch, self._queued = self._queued, []
+        self._worker.submit(batch, np.stack([d.window for d in batch]), self.classifier.predict)
+
+    def _publish_classified(self, wait: bool) -> None:
+        """Decide and publish the worker's finished batch, if there is one."""
+        done = self._worker.take(wait=wait)
+        if done is None:
+            return
+        batch, probs, cpu_ns = done
+        self.stage_times.ns["classify"] += cpu_ns
+        self.stage_times.windows += len(batch)
+        self.stage_times.batches += 1
+        for d, p in zip(batch, probs, strict=True):
+            self._decide_and_publish(d, p)
+
+    def _finish_classifying(self) -> None:
+        """The batch in flight and the windows still queued, classified and published (the end
+        of a file, or a stop): nothing that fell due is lost."""
+        self._publish_classified(wait=True)
+        if self._queued and self.classifier is not None and self.publisher is not None:
+            self._submit()
+            self._publish_classified(wait=True)
 
     def _supervise(self, now: float) -> None:
         for pipeline in self.pipelines.values():

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild the shipped models from scratch on a fresh Debian/Ubuntu machine:
-#   models/default.{tflite,json,keras} + plots      (the default architecture, conv2d)
+#   models/default.{tflite,json} + plots             (the default architecture, conv2d)
 #   models/classical-rock-conv2d.*                   (the same model under its architecture's name)
-#   models/classical-rock-gcnet-dual.* + plots       (our waveform + spectrogram net, to compare)
+#   models/classical-rock-specnet.* + plots          (the light model for many-stream hosts)
 # from Debian's free recordings: Frets on Fire rock songs (song.ogg + guitar.ogg stems mixed) and
 # Wesnoth's orchestral soundtrack (labelled classical). Same inputs and seed give the same model.
 #
@@ -50,6 +50,6 @@ card["name"] = "classical-rock-conv2d"
 card["plots"] = {k: v.replace("default", "classical-rock-conv2d") for k, v in card["plots"].items()}
 json.dump(card, open("models/classical-rock-conv2d.json", "w"), indent=2)
 PY
-"$VENV/bin/genrecast" train "${common[@]}" --arch gcnet-dual --out models/classical-rock-gcnet-dual
+"$VENV/bin/genrecast" train "${common[@]}" --arch specnet --out models/classical-rock-specnet
 "$VENV/bin/genrecast" evaluate models/default.tflite "$WORK" --gains
 echo "rebuild: done in $(( $(date +%s) - start )) s (after setup)" >&2

@@ -2,9 +2,11 @@
 
 - ``seed``/``conv1d``: the seed's Conv1D stack on the waveform.
 - ``conv2d`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
-  filters, so it converts to full int8), batch norm, then a Conv2D stack in the seeds' spirit.
-  Trained with our recipe it scored 97.5% in int8 on held-out real tracks at every gain (against
-  90.6% float / 86.8% int8 for gcnet-dual on the same split; README, "How good is the default model").
+  filters, so it converts to full int8; trained on the int8 grid it will run on, see
+  calibrate_int8_steps), batch norm, then a Conv2D stack in the seeds' spirit (README, "How good
+  is the default model").
+- ``specnet``: the same front-end at half the frame rate and a small batch-normalised Conv2D
+  stack: a fifth of conv2d's cost per window, for hosts with many streams.
 - ``mlp``: the seeds' dense baseline.
 - ``gcnet``: batch-normalised Conv1D blocks, global average + max pooling and dropout;
   ``gcnet-dual`` adds a spectrogram view (it lost 3.8 points in full int8).
@@ -17,13 +19,15 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.errors import UserError
 
-ARCHITECTURES = ("gcnet", "gcnet-dual", "conv1d", "conv2d", "mlp")
+ARCHITECTURES = ("conv2d", "specnet", "conv1d", "mlp", "gcnet", "gcnet-dual")
 DEFAULT_ARCH = "conv2d"
 
 # conv2d front-end: 128-sample frames (0.32 s at 400 Hz) every 16 samples, 64 frequency bins.
 DFT_FRAME_SAMPLES = 128
 DFT_HOP_SAMPLES = 16
 DFT_BINS = 64
+SPECNET_HOP_SAMPLES = 32  # 34 frames: a quarter of conv2d's work in every layer after the DFT
+SPECNET_FILTERS = (8, 16, 32, 48)
 # Keras' default 0.99 leaves the moving variance near its initial 1.0 for hundreds of steps while
 # the true variance of small normalised inputs is ~1e-4: inference then sees shrunken activations
 # and predicts one class (measured: validation stuck at one class for 4 epochs). 0.9 converges fast.
@@ -62,7 +66,56 @@ def _register_layers(keras: Any) -> None:
         def compute_output_shape(self, input_shape: Any) -> Any:
             return input_shape
 
-    _LAYERS.update(Abs=Abs, CompressSqrt=CompressSqrt)
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class SimulateInt8(keras.layers.Layer):
+        """Identity when converting and predicting; while training, rounds to the int8 grid that
+        full-int8 conversion will give this tensor (``step``, set by calibrate_int8_steps)."""
+
+        def __init__(self, step: float = 0.0, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.step = float(step)
+
+        def call(self, x: Any, training: Any = None) -> Any:
+            if not training or self.step <= 0:
+                return x
+            return keras.ops.round(x / self.step) * self.step
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "step": self.step}
+
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class L1Magnitude(keras.layers.Layer):
+        """(…, 2·bins) real and imaginary parts → (…, bins) |re| + |im|."""
+
+        def call(self, x: Any) -> Any:
+            half = x.shape[-1] // 2
+            return keras.ops.abs(x[..., :half]) + keras.ops.abs(x[..., half:])
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return (*input_shape[:-1], input_shape[-1] // 2)
+
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class KeepFirst(keras.layers.Layer):
+        """(batch, n) → (batch, keep): the first ``keep`` samples."""
+
+        def __init__(self, keep: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.keep = int(keep)
+
+        def call(self, x: Any) -> Any:
+            return x[:, : self.keep]
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return (input_shape[0], self.keep)
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "keep": self.keep}
+
+    _LAYERS.update(Abs=Abs, CompressSqrt=CompressSqrt, SimulateInt8=SimulateInt8,
+                   L1Magnitude=L1Magnitude, KeepFirst=KeepFirst)
 
 
 def load_keras_model(path: Any) -> Any:
@@ -107,10 +160,14 @@ def dft_kernels(frame: int, bins: int) -> np.ndarray:
     return (w / np.sqrt(frame)).astype(np.float32)[:, None, :]
 
 
-def spectrogram(x: Any) -> Any:
-    """(batch, window, 1) → (batch, frames, DFT_BINS) compressed magnitudes, from int8-friendly
-    ops: a fixed DFT as convolution filters, |re| + |im| (an L1 magnitude), a fixed 0/1 sum, a
-    square root.
+def spectrogram(x: Any, window: int, hop: int = DFT_HOP_SAMPLES) -> Any:
+    """(batch, window) → (batch, frames, DFT_BINS) compressed magnitudes, from int8-friendly
+    ops: a fixed DFT as convolution filters, |re| + |im| (an L1 magnitude), a square root.
+
+    The DFT runs on the window cut into hop-sized blocks (a reshape): frame f is blocks f..f+k-1,
+    so it is a stride-1 convolution of k taps over ``hop`` channels, the same arithmetic as a
+    stride-``hop`` convolution of 128 taps over one channel but 1.9× faster in XNNPACK, whose
+    int8 kernels are slow with a single input channel (benchmarks/model_cost.py).
 
     Why not re² + im²: full int8 gives every tensor one scale, so a power spectrum keeps only
     ~24 dB of range in magnitude terms (quiet bins round to zero); it cost 2.8 points of accuracy
@@ -118,16 +175,46 @@ def spectrogram(x: Any) -> Any:
     """
     keras = _keras()
     L = keras.layers
-    dft = L.Conv1D(2 * DFT_BINS, DFT_FRAME_SAMPLES, strides=DFT_HOP_SAMPLES, padding="valid",
-                   use_bias=False, trainable=False, name="fixed_dft")
+    taps = DFT_FRAME_SAMPLES // hop
+    frames = (window - DFT_FRAME_SAMPLES) // hop + 1
+    used = (frames + taps - 1) * hop
+    if used < window:  # samples after the last whole frame do not reach the model
+        x = _LAYERS["KeepFirst"](used, name="crop")(x)
+    x = L.Reshape((used // hop, hop))(x)
+    dft = L.Conv1D(2 * DFT_BINS, taps, padding="valid", use_bias=False, trainable=False,
+                   name="fixed_dft")
     x = dft(x)
-    dft.set_weights([dft_kernels(DFT_FRAME_SAMPLES, DFT_BINS)])
-    x = _LAYERS["Abs"](name="abs")(x)
-    pair = np.concatenate([np.eye(DFT_BINS), np.eye(DFT_BINS)], axis=0).astype(np.float32)
-    magnitude = L.Dense(DFT_BINS, use_bias=False, trainable=False, name="magnitude")
-    x = magnitude(x)
-    magnitude.set_weights([pair])
-    return _LAYERS["CompressSqrt"](name="compress")(x)
+    dft.set_weights([dft_kernels(DFT_FRAME_SAMPLES, DFT_BINS).reshape(taps, hop, 2 * DFT_BINS)])
+    x = _LAYERS["SimulateInt8"](name="int8_dft")(x)
+    x = _LAYERS["L1Magnitude"](name="magnitude")(x)
+    x = _LAYERS["SimulateInt8"](name="int8_magnitude")(x)
+    x = _LAYERS["CompressSqrt"](name="compress")(x)
+    return _LAYERS["SimulateInt8"](name="int8_compress")(x)
+
+
+def calibrate_int8_steps(model: Any, windows: np.ndarray) -> dict[str, float]:
+    """Set every SimulateInt8 layer's step to the int8 grid conversion will give its tensor:
+    (max - min) / 255 over ``windows`` (normalised, as the model sees them), zero included.
+
+    The spectrogram front-end has no trainable weight, so its tensors' ranges are known before
+    training and rounding them in the forward pass is exact quantization-aware training (no
+    straight-through gradient needed). Why it matters: music at 400 Hz is bass-heavy with loud
+    transients, so the DFT's int8 grid (one scale for all bins) is coarse for the quiet bins;
+    a float-trained model lost 5.3 points when only the DFT output was rounded (seed 1 of
+    benchmarks/accuracy.py: 97.5% → 92.2%).
+    """
+    keras = _keras()
+    layers = [layer for layer in model.layers if isinstance(layer, _LAYERS["SimulateInt8"])]
+    if not layers:
+        return {}
+    probe = keras.Model(model.inputs[0], [layer.output for layer in layers])
+    outs = probe.predict(np.asarray(windows, dtype=np.float32), batch_size=256, verbose=0)
+    outs = outs if isinstance(outs, list) else [outs]
+    steps = {}
+    for layer, out in zip(layers, outs, strict=True):
+        layer.step = float((max(out.max(), 0.0) - min(out.min(), 0.0)) / 255.0)
+        steps[layer.name] = layer.step
+    return steps
 
 
 def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
@@ -135,7 +222,7 @@ def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
     L = keras.layers
     inp = keras.Input((window,), name="window")
     x = L.Rescaling(input_scale)(inp)
-    x = spectrogram(L.Reshape((window, 1))(x))
+    x = spectrogram(x, window)
     x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = L.Reshape((-1, DFT_BINS, 1))(x)
     for filters in (32, 32, 64, 128):
@@ -148,6 +235,31 @@ def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
     x = L.Dense(64, activation="relu")(x)
     out = L.Dense(n_classes, activation="softmax")(x)
     return keras.Model(inp, out, name="conv2d")
+
+
+def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
+    """The light model for many-stream hosts: the spectrogram front-end at a 32-sample hop,
+    batch-normalised Conv2D blocks of 8, 16, 32 and 48 filters, dropout. About a fifth of
+    conv2d's cost per window (benchmarks/model_cost.py), a few points less accurate."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((window,), name="window")
+    x = L.Rescaling(input_scale)(inp)
+    x = spectrogram(x, window, SPECNET_HOP_SAMPLES)
+    x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = L.Reshape((-1, DFT_BINS, 1))(x)
+    for i, filters in enumerate(SPECNET_FILTERS):
+        x = L.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = L.ReLU()(x)
+        if i < len(SPECNET_FILTERS) - 1:
+            x = L.MaxPooling2D(2)(x)
+    x = L.Flatten()(x)  # global pooling instead lost 5 points (90% vs 95%, seed 1)
+    x = L.Dropout(0.3)(x)
+    x = L.Dense(64, activation="relu")(x)
+    x = L.Dropout(0.3)(x)
+    out = L.Dense(n_classes, activation="softmax")(x)
+    return keras.Model(inp, out, name="specnet")
 
 
 def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0,
@@ -166,7 +278,7 @@ def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0,
         x = L.Dropout(0.3)(wave)
     else:
         # Second view: the fixed-DFT spectrogram, a small batch-normalised Conv2D stack.
-        s = L.BatchNormalization(momentum=BN_MOMENTUM)(spectrogram(L.Reshape((window, 1))(scaled)))
+        s = L.BatchNormalization(momentum=BN_MOMENTUM)(spectrogram(scaled, window))
         s = L.Reshape((-1, DFT_BINS, 1))(s)
         for filters in (16, 32, 48):
             s = L.Conv2D(filters, 3, padding="same", use_bias=False)(s)
@@ -187,6 +299,8 @@ def build_model(arch: str, window: int, n_classes: int, seed_recipe: bool = Fals
     norm's moving statistics start near the truth (see BN_MOMENTUM)."""
     if arch == "conv1d":
         return build_conv1d(window, n_classes, seed_head=seed_recipe)
+    if arch == "specnet":
+        return build_specnet(window, n_classes, input_scale)
     if arch == "conv2d":
         return build_conv2d(window, n_classes, input_scale)
     if arch == "mlp":

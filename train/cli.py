@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
             "--out", help="Output stem: writes STEM.tflite, STEM.json (model card), STEM.keras "
             "and PNG plots.")],
         arch: Annotated[str, typer.Option(
-            help="conv2d (default: in-graph spectrogram + Conv2D stack), gcnet-dual (waveform + "
+            help="conv2d (default: in-graph spectrogram + Conv2D stack), specnet (the same "
+            "spectrogram, a fifth of the cost: many streams per host), gcnet-dual (waveform + "
             "spectrogram views), gcnet (waveform only), conv1d (the seed's) or mlp.")] = "conv2d",
         recipe: Annotated[str, typer.Option(
             help="default (ours) or seed (the seed's recipe: conv1d, MSE on sigmoid, batch 16, "

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.normalise import Normalisation
 
-from .architectures import DEFAULT_ARCH, build_model
+from .architectures import DEFAULT_ARCH, build_model, calibrate_int8_steps
 from .augment import augment
 from .datasets import Dataset
 
@@ -115,6 +115,9 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
     scale = 1.0 / norm.target_rms if norm.method == "rms" else 1.0
     model = build_model(cfg.arch, data.train.x.shape[1], n_classes, seed_recipe=seed_recipe,
                         input_scale=scale)
+    steps = calibrate_int8_steps(model, norm.apply(x_raw))
+    if steps:
+        log.info("int8 grid simulated while training: %s", steps)
     if seed_recipe:
         loss: Any = "mean_squared_error"
         y_fit: np.ndarray = np.eye(n_classes, dtype=np.float32)[y]

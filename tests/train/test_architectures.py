@@ -1,0 +1,54 @@
+"""The spectrogram front-end computes what a plain strided STFT computes, and its int8 simulation
+rounds to the grid conversion will use only while training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from genrecast.train import architectures as A  # noqa: E402
+
+
+def reference_spectrogram(x: np.ndarray, hop: int) -> np.ndarray:
+    """sqrt(|re| + |im|) of a Hann-windowed DFT, frame by frame, straight from the definition."""
+    frame, bins = A.DFT_FRAME_SAMPLES, A.DFT_BINS
+    n = np.arange(frame)
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / frame)
+    out = []
+    for start in range(0, x.shape[-1] - frame + 1, hop):
+        seg = x[start:start + frame] * hann
+        spec = np.fft.rfft(seg)[:bins] / np.sqrt(frame)  # bin k at k cycles per frame
+        out.append(np.sqrt(np.abs(spec.real) + np.abs(spec.imag) + 1e-6))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("hop", [A.DFT_HOP_SAMPLES, A.SPECNET_HOP_SAMPLES])
+def test_blocked_dft_is_the_strided_stft(hop: int) -> None:
+    keras = A._keras()
+    inp = keras.Input((1200,))
+    model = keras.Model(inp, A.spectrogram(inp, 1200, hop))
+    x = np.random.default_rng(0).normal(0, 1, (2, 1200)).astype(np.float32)
+    got = model.predict(x, verbose=0)
+    for row in range(2):
+        want = reference_spectrogram(x[row].astype(np.float64), hop)
+        assert got[row].shape == want.shape
+        np.testing.assert_allclose(got[row], want, rtol=1e-4, atol=1e-4)
+
+
+def test_int8_simulation_rounds_only_while_training() -> None:
+    keras = A._keras()
+    model = A.build_model("specnet", 1200, 2, input_scale=10.0)
+    x = np.random.default_rng(1).normal(0, 0.1, (16, 1200)).astype(np.float32)
+    steps = A.calibrate_int8_steps(model, x)
+    assert set(steps) == {"int8_dft", "int8_magnitude", "int8_compress"}
+    layer = model.get_layer("int8_dft")
+    probe = keras.Model(model.inputs[0], layer.input)
+    raw = np.asarray(probe(x))
+    assert steps["int8_dft"] == pytest.approx((raw.max() - min(raw.min(), 0)) / 255, rel=1e-5)
+    trained = np.asarray(layer(raw, training=True))
+    np.testing.assert_allclose(trained / steps["int8_dft"], np.round(raw / steps["int8_dft"]),
+                               atol=1e-3)
+    assert np.abs(trained - raw).max() > 0  # it did round
+    np.testing.assert_array_equal(np.asarray(layer(raw, training=False)), raw)
