@@ -291,7 +291,7 @@ def offline_throughput(model: Path) -> dict[str, float]:
             subprocess.run([str(exe), "classify", str(wav), "--model", str(model), "--json"],
                            check=True, capture_output=True)
             walls.append(time.perf_counter() - t0)
-        clf = Classifier(model, try_gpu=False)
+        clf = Classifier(model, try_gpu=False, num_threads=os.cpu_count() or 1)  # as classify does
         inner = []
         for _ in range(3):
             t0 = time.perf_counter()

@@ -15,11 +15,11 @@ import time
 import numpy as np
 from genrecast.daemon.ring import Ring
 from genrecast.daemon.settings import SourceSettings
-from genrecast.daemon.sources.base import Source
+from genrecast.daemon.sources.base import RING_SECONDS, Source
 
 RATE_HZ = 48_000
 BLOCK_FRAMES = 1024  # ~21 ms: a typical PortAudio / ffmpeg pipe block at 48 kHz
-RING_S = 2.0  # the loop drains every few tens of ms; 2 s of slack before an overrun
+RING_S = RING_SECONDS  # the daemon's own ring size, so the memory figures are the daemon's
 
 
 class FedSource(Source):

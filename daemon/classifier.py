@@ -53,12 +53,16 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _compiled_gpu_model(compiled_model: Any, accelerator: Any, path: Path) -> Any:
+def _compiled_gpu_model(compiled_model: Any, accelerator: Any, path: str | Path,
+                        content: bytes | None = None) -> Any:
     """Try the GPU accelerator with native logging silenced, including the teardown of a failed
-    attempt (the exception's traceback keeps LiteRT's environment alive until it is dropped)."""
+    attempt (the exception's traceback keeps LiteRT's environment alive until it is dropped).
+    Runs in the probe child (model_probe), never in the daemon."""
     error: Exception | None = None
     with _quiet_native_stderr():
         try:
+            if content is not None:
+                return compiled_model.from_buffer(content, accelerator.GPU)
             return compiled_model.from_file(str(path), accelerator.GPU)
         except (RuntimeError, ValueError, AttributeError) as exc:
             error = type(exc)(str(exc))
@@ -92,11 +96,15 @@ class Classifier:
         if hashlib.sha256(self._model_bytes).hexdigest() != self.card.model_sha256:
             raise ModelError(f"model {self.model_path} changed after its card was checked; "
                              "restore the model and its card together")
+        gpu = None
         if probe:  # a corrupt file may crash LiteRT in C: find out in a child process first
-            probe_model(self.model_path, self.card.window_samples, len(self.card.labels),
-                        content=self._model_bytes)
+            gpu = probe_model(self.model_path, self.card.window_samples, len(self.card.labels),
+                              content=self._model_bytes, check_gpu=try_gpu)
         self.backend = "cpu"
-        self._gpu = self._try_gpu() if try_gpu else None
+        if gpu:
+            # A GPU model would be run with input/output TensorBuffers; until that path is
+            # exercised on real hardware we report it and still run the validated CPU interpreter.
+            log.info("a LiteRT GPU accelerator is available: %s", gpu)
         Interpreter = _interpreter_class()
         try:
             with _quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
@@ -129,21 +137,6 @@ class Classifier:
         self._num_threads = num_threads
         self._by_batch: dict[int, Any] = {}
         log.info("model %s loaded on %s", self.card.model_id, self.backend)
-
-    def _try_gpu(self) -> Any:
-        """LiteRT's CompiledModel on the GPU accelerator; None (CPU) when there is no GPU adapter."""
-        try:
-            from ai_edge_litert.compiled_model import CompiledModel
-            from ai_edge_litert.hardware_accelerator import HardwareAccelerator
-
-            model = _compiled_gpu_model(CompiledModel, HardwareAccelerator, self.model_path)
-        except (ImportError, RuntimeError, ValueError, AttributeError) as exc:
-            log.debug("no GPU backend (%s); using the CPU interpreter", exc)
-            return None
-        # A GPU model would be run with input/output TensorBuffers; until that path is exercised on
-        # real hardware we report it and still run the validated CPU interpreter.
-        log.info("a LiteRT GPU accelerator is available: %s", model)
-        return None
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -181,6 +182,9 @@ def register(app: typer.Typer) -> None:
         min_windows: MinWindows = 3,
         silence_db: SilenceDb = -60.0,
         label_threshold: LabelThr = None,
+        threads: Annotated[int, typer.Option(
+            "--threads", min=1, help="LiteRT threads (default: every core; a batch job).")
+                           ] = os.cpu_count() or 1,
     ) -> None:
         """Classify whole files offline (same pipeline, as fast as possible): timeline and genre
         changes."""
@@ -195,7 +199,7 @@ def register(app: typer.Typer) -> None:
         decisions = DecisionSettings(hop_s=hop, smooth_windows=smooth, threshold=threshold,
                                      min_windows=min_windows, silence_db=silence_db,
                                      label_thresholds=_label_thresholds(label_threshold or []))
-        classifier = Classifier(model or _default_model())
+        classifier = Classifier(model or _default_model(), num_threads=threads)
         timelines = []
         for path in files:
             t = classify_file(path, classifier, decisions)

@@ -306,13 +306,15 @@ class Daemon:
         pipeline = due.pipeline
         level, decision = pipeline.decide(due, probs)
         labels = pipeline.card.labels
-        top = int(np.argmax(probs))
+        values = probs.tolist()  # Python floats: rounding them is cheaper than numpy scalars
+        top = max(range(len(values)), key=values.__getitem__)
         now = time.time()
         events = [self.events.make(
             "prediction", pipeline.name, now,
-            label=labels[top], confidence=round(float(probs[top]), 6),
-            probabilities={lab: round(float(x), 6) for lab, x in zip(labels, probs, strict=True)},
-            smoothed={lab: round(float(x), 6) for lab, x in zip(labels, decision.smoothed, strict=True)},
+            label=labels[top], confidence=round(values[top], 6),
+            probabilities={lab: round(x, 6) for lab, x in zip(labels, values, strict=True)},
+            smoothed={lab: round(x, 6)
+                      for lab, x in zip(labels, decision.smoothed.tolist(), strict=True)},
             silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
             start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
             start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
