@@ -1,12 +1,13 @@
 """Keras models: every one takes the raw (normalised) window and outputs class probabilities.
 
 - ``seed``/``conv1d``: the seed's Conv1D stack on the waveform.
-- ``conv2d`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
+- ``specnet`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
   filters, so it converts to full int8; trained on the int8 grid it will run on, see
-  calibrate_int8_steps), batch norm, then a Conv2D stack in the seeds' spirit (README, "How good
-  is the default model").
-- ``specnet``: the same front-end at half the frame rate and a small batch-normalised Conv2D
-  stack: a fifth of conv2d's cost per window, for hosts with many streams.
+  calibrate_int8_steps), batch norm, a small batch-normalised Conv2D stack, dropout. On the
+  held-out real tracks it matched conv2d within a point at a fifth of the cost per window
+  (README, "How good is the default model").
+- ``conv2d``: the same front-end at twice the frame rate and the seeds' Conv2D stack (32, 32,
+  64, 128 filters).
 - ``mlp``: the seeds' dense baseline.
 - ``gcnet``: batch-normalised Conv1D blocks, global average + max pooling and dropout;
   ``gcnet-dual`` adds a spectrogram view (it lost 3.8 points in full int8).
@@ -19,14 +20,14 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.errors import UserError
 
-ARCHITECTURES = ("conv2d", "specnet", "conv1d", "mlp", "gcnet", "gcnet-dual")
-DEFAULT_ARCH = "conv2d"
+ARCHITECTURES = ("specnet", "conv2d", "conv1d", "mlp", "gcnet", "gcnet-dual")
+DEFAULT_ARCH = "specnet"
 
 # conv2d front-end: 128-sample frames (0.32 s at 400 Hz) every 16 samples, 64 frequency bins.
 DFT_FRAME_SAMPLES = 128
 DFT_HOP_SAMPLES = 16
 DFT_BINS = 64
-SPECNET_HOP_SAMPLES = 32  # 34 frames: a quarter of conv2d's work in every layer after the DFT
+SPECNET_HOP_SAMPLES = 32  # 34 frames: half of conv2d's, and half the work of every layer after it
 SPECNET_FILTERS = (8, 16, 32, 48)
 # Keras' default 0.99 leaves the moving variance near its initial 1.0 for hundreds of steps while
 # the true variance of small normalised inputs is ~1e-4: inference then sees shrunken activations
@@ -238,9 +239,9 @@ def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
 
 
 def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
-    """The light model for many-stream hosts: the spectrogram front-end at a 32-sample hop,
-    batch-normalised Conv2D blocks of 8, 16, 32 and 48 filters, dropout. About a fifth of
-    conv2d's cost per window (benchmarks/model_cost.py), a few points less accurate."""
+    """Our default: the spectrogram front-end at a 32-sample hop, batch-normalised Conv2D blocks
+    of 8, 16, 32 and 48 filters, dropout. A fifth of conv2d's cost per window
+    (benchmarks/model_cost.py), which matters on a small board and with many streams per host."""
     keras = _keras()
     L = keras.layers
     inp = keras.Input((window,), name="window")

@@ -61,6 +61,9 @@ def choose_shipped(accuracy: dict[str, float]) -> tuple[str, str]:
     if "int8" not in accuracy:
         return "float32", "int8 conversion was not available"
     loss_points = 100 * (accuracy["float32"] - accuracy["int8"])
+    if loss_points <= 0:
+        return "int8", (f"int8 is as accurate as float32 or more ({100 * accuracy['int8']:.2f}% "
+                        f"vs {100 * accuracy['float32']:.2f}%)")
     if loss_points <= INT8_TOLERANCE_POINTS:
         return "int8", (f"int8 is within {INT8_TOLERANCE_POINTS} points of float32 "
                         f"({100 * accuracy['int8']:.2f}% vs {100 * accuracy['float32']:.2f}%)")
