@@ -1,13 +1,15 @@
 """Keras models: every one takes the raw (normalised) window and outputs class probabilities.
 
 - ``seed``/``conv1d``: the seed's Conv1D stack on the waveform.
-- ``specnet`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
+- ``conv2d`` (the default): a fixed-DFT spectrogram front-end inside the graph (convolution
   filters, so it converts to full int8; trained on the int8 grid it will run on, see
-  calibrate_int8_steps), batch norm, a small batch-normalised Conv2D stack, dropout. On the
-  held-out real tracks it matched conv2d within a point at a fifth of the cost per window
-  (README, "How good is the default model").
-- ``conv2d``: the same front-end at twice the frame rate and the seeds' Conv2D stack (32, 32,
-  64, 128 filters).
+  calibrate_int8_steps), batch norm, then the seeds' Conv2D stack (32, 32, 64, 128 filters).
+  Its int8 matched or beat its float32 export on every seed (README, "How good is the default
+  model").
+- ``specnet``: the same front-end at half the frame rate and a small batch-normalised Conv2D
+  stack: a fifth of conv2d's cost per window, for hosts with many streams. Within a point of
+  conv2d on the full training split, but its int8 lost up to 2.9 points against float32 on the
+  short benchmark runs.
 - ``mlp``: the seeds' dense baseline.
 - ``gcnet``: batch-normalised Conv1D blocks, global average + max pooling and dropout;
   ``gcnet-dual`` adds a spectrogram view (it lost 3.8 points in full int8).
@@ -20,8 +22,8 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.errors import UserError
 
-ARCHITECTURES = ("specnet", "conv2d", "conv1d", "mlp", "gcnet", "gcnet-dual")
-DEFAULT_ARCH = "specnet"
+ARCHITECTURES = ("conv2d", "specnet", "conv1d", "mlp", "gcnet", "gcnet-dual")
+DEFAULT_ARCH = "conv2d"
 
 # conv2d front-end: 128-sample frames (0.32 s at 400 Hz) every 16 samples, 64 frequency bins.
 DFT_FRAME_SAMPLES = 128
@@ -239,9 +241,9 @@ def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
 
 
 def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
-    """Our default: the spectrogram front-end at a 32-sample hop, batch-normalised Conv2D blocks
-    of 8, 16, 32 and 48 filters, dropout. A fifth of conv2d's cost per window
-    (benchmarks/model_cost.py), which matters on a small board and with many streams per host."""
+    """The light model: the spectrogram front-end at a 32-sample hop, batch-normalised Conv2D
+    blocks of 8, 16, 32 and 48 filters, dropout. A fifth of conv2d's cost per window
+    (benchmarks/model_cost.py), which matters with many streams per host or on a small board."""
     keras = _keras()
     L = keras.layers
     inp = keras.Input((window,), name="window")
