@@ -71,15 +71,18 @@ def _register_layers(keras: Any) -> None:
 
     @keras.saving.register_keras_serializable(package="genrecast")
     class SimulateInt8(keras.layers.Layer):
-        """Identity when converting and predicting; while training, rounds to the int8 grid that
-        full-int8 conversion will give this tensor (``step``, set by calibrate_int8_steps)."""
+        """Rounds to the int8 grid that full-int8 conversion will give this tensor (``step``, set
+        by calibrate_int8_steps), in training, validation and the float exports alike, so every
+        file is the network that was trained. ``bypass`` (identity) is set only while converting
+        to int8, where the converter's own quantization takes its place."""
 
         def __init__(self, step: float = 0.0, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.step = float(step)
+            self.bypass = False
 
-        def call(self, x: Any, training: Any = None) -> Any:
-            if not training or self.step <= 0:
+        def call(self, x: Any) -> Any:
+            if self.bypass or self.step <= 0:
                 return x
             return keras.ops.round(x / self.step) * self.step
 
@@ -195,6 +198,12 @@ def spectrogram(x: Any, window: int, hop: int = DFT_HOP_SAMPLES) -> Any:
     return _LAYERS["SimulateInt8"](name="int8_compress")(x)
 
 
+def int8_simulations(model: Any) -> list[Any]:
+    """The model's SimulateInt8 layers (the spectrogram front-end's)."""
+    _keras()
+    return [layer for layer in model.layers if isinstance(layer, _LAYERS["SimulateInt8"])]
+
+
 def calibrate_int8_steps(model: Any, windows: np.ndarray) -> dict[str, float]:
     """Set every SimulateInt8 layer's step to the int8 grid conversion will give its tensor:
     (max - min) / 255 over ``windows`` (normalised, as the model sees them), zero included.
@@ -207,9 +216,11 @@ def calibrate_int8_steps(model: Any, windows: np.ndarray) -> dict[str, float]:
     benchmarks/accuracy.py: 97.5% → 92.2%).
     """
     keras = _keras()
-    layers = [layer for layer in model.layers if isinstance(layer, _LAYERS["SimulateInt8"])]
+    layers = int8_simulations(model)
     if not layers:
         return {}
+    for layer in layers:  # the ranges of the unrounded tensors
+        layer.step = 0.0
     probe = keras.Model(model.inputs[0], [layer.output for layer in layers])
     outs = probe.predict(np.asarray(windows, dtype=np.float32), batch_size=256, verbose=0)
     outs = outs if isinstance(outs, list) else [outs]

@@ -23,7 +23,23 @@ INT8_TOLERANCE_POINTS = 0.5  # ship int8 unless it costs more than this much acc
 
 def convert(model: Any, mode: str, representative: np.ndarray | None = None,
             seed: int = 0) -> bytes:
-    """Convert ``model`` to TFLite in ``mode``; ``representative`` (normalised windows) for int8."""
+    """Convert ``model`` to TFLite in ``mode``; ``representative`` (normalised windows) for int8.
+
+    The float files keep the spectrogram front-end's rounding to its int8 grid (the network as it
+    was trained); in full int8 the converter's own quantization takes its place."""
+    from .architectures import int8_simulations
+
+    simulations = int8_simulations(model) if mode == "int8" else []
+    for layer in simulations:
+        layer.bypass = True
+    try:
+        return _convert(model, mode, representative, seed)
+    finally:
+        for layer in simulations:
+            layer.bypass = False
+
+
+def _convert(model: Any, mode: str, representative: np.ndarray | None, seed: int) -> bytes:
     import tensorflow as tf
 
     if mode not in MODES:

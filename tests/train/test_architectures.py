@@ -37,18 +37,32 @@ def test_blocked_dft_is_the_strided_stft(hop: int) -> None:
         np.testing.assert_allclose(got[row], want, rtol=1e-4, atol=1e-4)
 
 
-def test_int8_simulation_rounds_only_while_training() -> None:
+def test_int8_simulation_rounds_except_when_converting_to_int8() -> None:
     keras = A._keras()
     model = A.build_model("specnet", 1200, 2, input_scale=10.0)
     x = np.random.default_rng(1).normal(0, 0.1, (16, 1200)).astype(np.float32)
     steps = A.calibrate_int8_steps(model, x)
     assert set(steps) == {"int8_dft", "int8_magnitude", "int8_compress"}
     layer = model.get_layer("int8_dft")
-    probe = keras.Model(model.inputs[0], layer.input)
-    raw = np.asarray(probe(x))
+    raw = np.asarray(keras.Model(model.inputs[0], layer.input)(x))
     assert steps["int8_dft"] == pytest.approx((raw.max() - min(raw.min(), 0)) / 255, rel=1e-5)
-    trained = np.asarray(layer(raw, training=True))
-    np.testing.assert_allclose(trained / steps["int8_dft"], np.round(raw / steps["int8_dft"]),
+    rounded = np.asarray(layer(raw))
+    np.testing.assert_allclose(rounded / steps["int8_dft"], np.round(raw / steps["int8_dft"]),
                                atol=1e-3)
-    assert np.abs(trained - raw).max() > 0  # it did round
-    np.testing.assert_array_equal(np.asarray(layer(raw, training=False)), raw)
+    assert np.abs(rounded - raw).max() > 0  # it did round
+    layer.bypass = True
+    np.testing.assert_array_equal(np.asarray(layer(raw)), raw)
+
+
+def test_float_export_is_the_rounded_network_and_int8_converts() -> None:
+    from ai_edge_litert.interpreter import Interpreter
+    from genrecast.train.quantize import convert
+
+    model = A.build_model("specnet", 1200, 2, input_scale=10.0)
+    x = np.random.default_rng(2).normal(0, 0.1, (8, 1200)).astype(np.float32)
+    A.calibrate_int8_steps(model, x)
+    for mode in ("float32", "int8"):
+        interp = Interpreter(model_content=convert(model, mode, x))
+        ops = {op["op_name"] for op in interp._get_ops_details()}
+        assert ("ROUND" in ops) == (mode == "float32"), (mode, sorted(ops))
+    assert not any(layer.bypass for layer in A.int8_simulations(model))
