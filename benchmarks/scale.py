@@ -126,14 +126,21 @@ def run_trial(n: int, seconds: float, hop_s: float, model: Path,
             marks["wall"] = time.monotonic()
             marks["loop_ns"] = sum(daemon.stage_times.ns.values())
 
+        def mark_end() -> None:  # before stopping: the classify worker exits with the daemon
+            marks["end_cpu"] = time.process_time()
+            marks.update({f"end:{k}": v for k, v in thread_cpu_s().items()})
+            marks["end_wall"] = time.monotonic()
+            daemon.request_stop()
+
         warm = threading.Timer(WARMUP_S, mark_warm)
-        stop = threading.Timer(total_s, daemon.request_stop)
+        stop = threading.Timer(total_s, mark_end)
         warm.start()
         stop.start()
         daemon.run()
-        cpu_s = time.process_time() - marks["cpu"]
-        threads = {k: v - marks.get(f"thread:{k}", 0.0) for k, v in thread_cpu_s().items()}
-        wall_s = time.monotonic() - marks["wall"]
+        cpu_s = marks["end_cpu"] - marks["cpu"]
+        threads = {k[4:]: v - marks.get(f"thread:{k[4:]}", 0.0) for k, v in marks.items()
+                   if k.startswith("end:")}
+        wall_s = marks["end_wall"] - marks["wall"]
         loop_s = (sum(daemon.stage_times.ns.values()) - marks["loop_ns"]) / 1e9
         feeder.stop_flag.set()
         feeder.join()

@@ -180,6 +180,8 @@ class Daemon:
         deadline = time.monotonic() + timeout
         try:
             self._finish_classifying()
+        except Exception:  # the sources and the socket must still close
+            log.exception("classifying the last windows failed")
         finally:
             self._worker.close()
         for src in self.sources:
