@@ -196,7 +196,8 @@ def register(app: typer.Typer) -> None:
         from .quantize_cmd import run_quantize
 
         run_quantize(keras_model, data, out, mode, seed,
-                     lambda labels: _load(data, labels, hop, seed, 0.25, cache_dir, no_cache))
+                     lambda labels: _load(data, ",".join(labels) if labels else None, hop, seed,
+                                          0.25, cache_dir, no_cache))
 
 
 def _print_report(result: dict) -> None:  # type: ignore[type-arg]

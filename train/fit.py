@@ -29,7 +29,7 @@ IMBALANCE_RATIO = 1.2  # class weights kick in when the largest class outnumbers
 # foundation's default so that a quiet passage played 30 dB down (-80 dBFS) is still brought to full
 # level rather than left at the floor; only windows that were near-silent to begin with stay small.
 NORMALISATION = Normalisation(method="rms", target_rms=0.1, floor_rms=1e-5)
-SEED_RECIPE = {"epochs": 10, "batch_size": 16, "learning_rate": 1e-3}
+SEED_RECIPE_EPOCHS, SEED_RECIPE_BATCH, SEED_RECIPE_LR = 10, 16, 1e-3
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,9 @@ class FitConfig:
         """The seed recipe pins the seed's architecture and hyper-parameters."""
         if self.recipe != "seed":
             return self
-        return FitConfig(arch="conv1d", recipe="seed", epochs=SEED_RECIPE["epochs"],
-                         batch_size=SEED_RECIPE["batch_size"],
-                         learning_rate=SEED_RECIPE["learning_rate"], patience=0, seed=self.seed,
-                         augment=False, max_train_windows=self.max_train_windows)
+        return FitConfig(arch="conv1d", recipe="seed", epochs=SEED_RECIPE_EPOCHS,
+                         batch_size=SEED_RECIPE_BATCH, learning_rate=SEED_RECIPE_LR, patience=0,
+                         seed=self.seed, augment=False, max_train_windows=self.max_train_windows)
 
 
 @dataclass

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def run_quantize(keras_model: Path, data: str, out: Path, mode: str, seed: int,
-                 load: Callable[[list[str]], Any]) -> None:
+                 load: Callable[[list[str] | None], Any]) -> None:
     if keras_model.suffix != ".keras" or not keras_model.is_file():
         raise ModelError(f"{keras_model} is not a .keras file written by genrecast train")
     card_file = card_path_for(keras_model)

@@ -69,6 +69,11 @@ def test_npz_train_evaluate(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
     assert result["n"] == len(data.test) and result["labels"] == ["classical", "rock"]
+    # quantize again from the .keras file, on data that is not synthetic (the card's labels)
+    proc = genrecast("quantize", str(stem.with_suffix(".keras")), str(npz), "--mode", "float32",
+                     "--out", str(tmp_path / "f32"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert load_card(tmp_path / "f32.tflite").quantization == "float32"
 
 
 @pytest.mark.slow
