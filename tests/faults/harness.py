@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -16,11 +14,9 @@ import time
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import zmq
 
 # The service tests' process helpers (`genrecast run` with sd_notify, `genrecast listen`, a
@@ -32,13 +28,12 @@ from service.daemon_proc import (  # noqa: E402
     TONE_MODEL,
     DaemonProc,
     Listener,
-    NotifyListener,
-    genrecast,
     wait_for,
 )
 from service.pulse import PrivatePulse  # noqa: E402
+from service.radio import Radio, free_port, tone_s16  # noqa: E402
 
-__all__ = ["TONE_MODEL", "Listener", "PrivatePulse", "VerboseDaemon", "wait_for"]
+__all__ = ["TONE_MODEL", "Listener", "PrivatePulse", "Radio", "VerboseDaemon", "free_port", "wait_for"]
 
 
 class VerboseDaemon(DaemonProc):
@@ -48,98 +43,11 @@ class VerboseDaemon(DaemonProc):
 
     def __init__(self, tmp: Path, config: Path, *, stdin: bool = False,
                  env: dict[str, str] | None = None, watchdog_usec: int = 5_000_000) -> None:
-        import os
+        super().__init__(tmp, config, watchdog_usec=watchdog_usec, stdin=stdin, env=env,
+                         verbose=True)
 
-        self.notify = NotifyListener(tmp / "notify.sock")
-        full_env = {**(env or os.environ), "NOTIFY_SOCKET": str(self.notify.path),
-                    "WATCHDOG_USEC": str(watchdog_usec), "PYTHONUNBUFFERED": "1"}
-        full_env.pop("WATCHDOG_PID", None)
-        self.stderr_path = tmp / "daemon.stderr"
-        self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in close()
-        cmd = genrecast("-v", "run", "--config", str(config))
-        self.proc = subprocess.Popen(cmd, env=full_env, stderr=self._stderr,
-                                     stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
 
 HEARTBEAT_SOURCE = "*"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def tone_s16(freq_hz: float, seconds: float, rate_hz: int, level: float = 0.3) -> bytes:
-    t = np.arange(int(seconds * rate_hz)) / rate_hz
-    return (level * 32767 * np.sin(2 * np.pi * freq_hz * t)).astype("<i2").tobytes()
-
-
-class Radio:
-    """An endless mono WAV stream over HTTP, paced in real time. ``stall()``: connections stay
-    open and accepted but nothing is sent; ``stop()``: the server goes away (connections reset)."""
-
-    RATE_HZ = 16_000
-    CHUNK_S = 0.05
-
-    def __init__(self, port: int, freq_hz: float = 150.0) -> None:
-        self.port = port
-        self.freq_hz = freq_hz
-        self.server: ThreadingHTTPServer | None = None
-        self.stop_event = threading.Event()
-        self.stalled = threading.Event()
-
-    def start(self) -> None:
-        stop = self.stop_event = threading.Event()
-        stalled = self.stalled
-        chunk_s = self.CHUNK_S
-        chunk = tone_s16(self.freq_hz, chunk_s, self.RATE_HZ)
-        rate = self.RATE_HZ
-        header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt "
-                  + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-                  + b"data" + struct.pack("<I", 0xFFFFFFFF))
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/wav")
-                self.end_headers()
-                try:
-                    self.wfile.write(header)
-                    next_t = time.monotonic()
-                    while not stop.is_set():
-                        if stalled.is_set():  # accepting, connected, silent
-                            stop.wait(chunk_s)
-                            next_t = time.monotonic()
-                            continue
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        next_t += chunk_s
-                        time.sleep(max(0.0, next_t - time.monotonic()))
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stall(self) -> None:
-        self.stalled.set()
-
-    def unstall(self) -> None:
-        self.stalled.clear()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
 
 
 class StdinFeeder:

@@ -74,14 +74,16 @@ class DaemonProc:
     """`genrecast run --config CONFIG` with NOTIFY_SOCKET set; stderr kept for failures."""
 
     def __init__(self, tmp: Path, config: Path, *args: str, watchdog_usec: int = 1_000_000,
-                 stdin: bool = False, env: dict[str, str] | None = None) -> None:
+                 stdin: bool = False, env: dict[str, str] | None = None,
+                 verbose: bool = False) -> None:
         self.notify = NotifyListener(tmp / "notify.sock")
         full_env = {**(env or os.environ), "NOTIFY_SOCKET": str(self.notify.path),
                     "WATCHDOG_USEC": str(watchdog_usec), "PYTHONUNBUFFERED": "1"}
         full_env.pop("WATCHDOG_PID", None)
         self.stderr_path = tmp / "daemon.stderr"
         self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(genrecast("run", "--config", str(config), *args),
+        cmd = genrecast(*(["-v"] if verbose else []), "run", "--config", str(config), *args)
+        self.proc = subprocess.Popen(cmd,
                                      env=full_env, stderr=self._stderr,
                                      stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
 

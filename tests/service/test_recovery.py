@@ -4,18 +4,14 @@ server stopped and restarted. The daemon process must survive and recover by its
 from __future__ import annotations
 
 import signal
-import socket
-import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from .daemon_proc import TONE_MODEL, DaemonProc, Listener, wait_for
 from .pulse import PrivatePulse
+from .radio import Radio, free_port
 
 OUTAGE_S = 5.0
 
@@ -80,68 +76,9 @@ endpoint = "off"
         pulse.kill()
 
 
-class StreamServer:
-    """An endless WAV "radio" over HTTP on a fixed port, paced in real time; stoppable."""
-
-    RATE_HZ = 16_000
-    CHUNK_S = 0.05
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.server: ThreadingHTTPServer | None = None
-        self.stop_event = threading.Event()
-
-    def start(self) -> None:
-        stop = self.stop_event = threading.Event()
-        rate, chunk_s = self.RATE_HZ, self.CHUNK_S
-        t = np.arange(int(rate * chunk_s)) / rate
-        chunk = (0.3 * 32767 * np.sin(2 * np.pi * 150 * t)).astype("<i2").tobytes()
-        header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt "
-                  + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
-                  + b"data" + struct.pack("<I", 0xFFFFFFFF))
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/wav")
-                self.end_headers()
-                try:
-                    self.wfile.write(header)
-                    next_t = time.monotonic()
-                    while not stop.is_set():
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        next_t += chunk_s
-                        time.sleep(max(0.0, next_t - time.monotonic()))
-                    # The radio drops like a broken network path (a reset, not a clean end of
-                    # the response: a clean end is what a finite file does).
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.stop_event.set()  # open responses end: the radio drops
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-
 @pytest.mark.slow
 def test_http_stream_server_stopped_and_restarted(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    radio = StreamServer(port)
+    radio = Radio(free_port())
     radio.start()
     config = tmp_path / "genrecast.toml"
     config.write_text(f"""
@@ -150,7 +87,7 @@ path = "{TONE_MODEL}"
 [[sources]]
 name = "radio"
 kind = "url"
-target = "http://127.0.0.1:{port}/stream.wav"
+target = "http://127.0.0.1:{radio.port}/stream.wav"
 [publish]
 endpoint = "ipc://{tmp_path}/events.sock"
 [control]
