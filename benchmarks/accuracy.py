@@ -25,7 +25,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from genrecast.daemon.model_card import ModelCard, file_sha256  # noqa: E402
+from genrecast.daemon.model.card import ModelCard, file_sha256  # noqa: E402
 from genrecast.train.architectures import DEFAULT_ARCH  # noqa: E402
 from genrecast.train.cache import AudioCache  # noqa: E402
 from genrecast.train.datasets import Dataset, load_dataset  # noqa: E402

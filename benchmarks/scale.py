@@ -84,8 +84,8 @@ def thread_cpu_s() -> dict[str, float]:
 def bench_audio(seconds: float = 20.0) -> np.ndarray:
     """Real music at 48 kHz mono: the demo recording, resampled with soxr."""
     import soxr
-    from genrecast.daemon.audio_decode import downmix, read_audio
-    from genrecast.daemon.demo import DEMO_AUDIO
+    from genrecast.daemon.audio.decode import downmix, read_audio
+    from genrecast.daemon.cli.demo import DEMO_AUDIO
 
     frames, rate = read_audio(DEMO_AUDIO)
     mono = soxr.resample(downmix(frames), rate, RATE_HZ).astype(np.float32)
@@ -95,7 +95,7 @@ def bench_audio(seconds: float = 20.0) -> np.ndarray:
 def run_trial(n: int, seconds: float, hop_s: float, model: Path,
               lockstep: bool = False) -> dict[str, Any]:
     """One daemon with ``n`` fed sources for ``WARMUP_S + seconds``; returns the figures."""
-    from genrecast.daemon.service import Daemon
+    from genrecast.daemon.engine.daemon import Daemon
     from genrecast.daemon.settings import DecisionSettings, PublishSettings, Settings, SourceSettings
 
     total_s = WARMUP_S + seconds
@@ -256,8 +256,8 @@ def search(start: int, limit: int, seconds: float, hop_s: float, model: Path,
 def raw_costs(model: Path, n_windows: int, seconds: float) -> dict[str, float]:
     """The same work without the daemon: one batched LiteRT invoke of ``n_windows`` windows, and
     resampling ``seconds`` of 48 kHz audio per stream in 1-s calls (µs per window / stream-s)."""
-    from genrecast.daemon.classifier import Classifier
-    from genrecast.daemon.resample import StreamingResampler
+    from genrecast.daemon.model.classifier import Classifier
+    from genrecast.daemon.dsp.resample import StreamingResampler
 
     clf = Classifier(model, try_gpu=False)
     x = np.random.default_rng(0).normal(0, 0.1, (n_windows, clf.card.window_samples))
@@ -282,8 +282,8 @@ def offline_throughput(model: Path) -> dict[str, float]:
     """``genrecast classify`` on a decoded 48 kHz WAV: × real time of the command (wall, with
     interpreter start-up) and of the work inside it (decode + DSP + classify + smooth)."""
     import soundfile as sf
-    from genrecast.daemon.classifier import Classifier
-    from genrecast.daemon.offline import classify_file
+    from genrecast.daemon.model.classifier import Classifier
+    from genrecast.daemon.offline.classify import classify_file
     from genrecast.daemon.settings import DecisionSettings
 
     audio = np.tile(bench_audio(20.0), 30)  # 10 minutes
@@ -309,7 +309,7 @@ def offline_throughput(model: Path) -> dict[str, float]:
 
 
 def override(item: str) -> None:
-    """``service.MIN_TICK_S=0`` → set ``genrecast.daemon.service.MIN_TICK_S`` to 0.0."""
+    """``service.MIN_TICK_S=0`` → set ``genrecast.daemon.engine.daemon.MIN_TICK_S`` to 0.0."""
     import importlib
 
     target, _, value = item.partition("=")

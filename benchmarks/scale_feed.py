@@ -13,9 +13,9 @@ import threading
 import time
 
 import numpy as np
-from genrecast.daemon.ring import Ring
+from genrecast.daemon.audio.ring import Ring
 from genrecast.daemon.settings import SourceSettings
-from genrecast.daemon.sources.base import RING_SECONDS, Source
+from genrecast.daemon.audio.sources.base import RING_SECONDS, Source
 
 RATE_HZ = 48_000
 BLOCK_FRAMES = 1024  # ~21 ms: a typical PortAudio / ffmpeg pipe block at 48 kHz

@@ -54,7 +54,7 @@ from faults.harness import (  # noqa: E402
     unplug_null_sink,
     wait_for,
 )
-from genrecast.daemon.events import decode  # noqa: E402
+from genrecast.daemon.wire.events import decode  # noqa: E402
 
 SAMPLE_EVERY_S = 5.0
 RSS_LIMIT_MB = 5.0

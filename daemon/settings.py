@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from genrecast.daemon.errors import ConfigError
 
 SOURCE_KINDS = ("mic", "file", "url", "stdin")
 PCM_FORMATS = ("s16le", "f32le")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from genrecast.daemon.audio_decode import read_audio
+from genrecast.daemon.audio.decode import read_audio
 
 log = logging.getLogger(__name__)
 

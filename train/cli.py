@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Accuracy, per-class precision and recall, confusion matrix (and per track)."""
-        from genrecast.daemon.model_card import load_card
+        from genrecast.daemon.model.card import load_card
 
         from . import evaluate as ev
 

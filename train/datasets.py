@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.audio_decode import check_finite, read_audio
-from genrecast.daemon.dsp import audio_to_model_rate, audio_to_windows
+from genrecast.daemon.audio.decode import check_finite, read_audio
+from genrecast.daemon.dsp.chain import audio_to_model_rate, audio_to_windows
 from genrecast.daemon.errors import DataError, InputNotFound, UserError
 
 from .cache import AudioCache

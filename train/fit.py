@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.normalise import Normalisation
+from genrecast.daemon.dsp.normalise import Normalisation
 
 from .architectures import DEFAULT_ARCH, build_model, calibrate_int8_steps
 from .augment import augment

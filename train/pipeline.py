@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from genrecast.daemon.model_card import ModelCard, file_sha256
-from genrecast.daemon.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, file_sha256
+from genrecast.daemon.dsp.normalise import Normalisation
 
 from .card import make_card
 from .datasets import Dataset

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model_card import ModelCard, card_path_for, file_sha256
+from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256
 
 from .evaluate import evaluate, load_classifier
 from .quantize import convert

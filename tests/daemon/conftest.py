@@ -19,7 +19,7 @@ from ..service.pulse import PrivatePulse as PulseServer  # re-exported for the d
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO / "daemon" / "event_schema.json"
+SCHEMA_PATH = REPO / "daemon" / "wire" / "event_schema.json"
 TONE_SECONDS = 10.0
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.service import Daemon
+from genrecast.daemon.engine.daemon import Daemon
 from genrecast.daemon.settings import (
     DecisionSettings,
     PublishSettings,
     Settings,
     SourceSettings,
 )
-from genrecast.daemon.sources.base import Source
+from genrecast.daemon.audio.sources.base import Source
 
 _ids = itertools.count()
 

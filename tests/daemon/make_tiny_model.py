@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from genrecast.daemon.model_card import ModelCard, file_sha256
-from genrecast.daemon.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, file_sha256
+from genrecast.daemon.dsp.normalise import Normalisation
 
 RATE_HZ = 400
 WINDOW = 1200

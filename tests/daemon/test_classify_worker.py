@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from genrecast.daemon.classify_worker import ClassifyWorker
+from genrecast.daemon.model.worker import ClassifyWorker
 
 
 def test_batch_runs_on_another_thread_and_wakes_the_loop() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from genrecast.daemon.listen import format_event, topics_for
+from genrecast.daemon.cli.listen import format_event, topics_for
 
 from .conftest import SCHEMA_PATH, genrecast_cmd
 

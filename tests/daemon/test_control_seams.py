@@ -6,10 +6,10 @@ import shutil
 import threading
 from pathlib import Path
 
-from genrecast.daemon.classifier import Classifier
-from genrecast.daemon.service import Daemon
+from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.engine.daemon import Daemon
 from genrecast.daemon.settings import SourceSettings
-from genrecast.daemon.sources.file import FileSource
+from genrecast.daemon.audio.sources.file import FileSource
 
 from .helpers import run_daemon
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import numpy as np
-from genrecast.daemon.events import utc_iso
+from genrecast.daemon.wire.events import utc_iso
 from genrecast.daemon.settings import DecisionSettings
-from genrecast.daemon.smoothing import Smoother
+from genrecast.daemon.engine.smoothing import Smoother
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from genrecast.daemon.errors import EXIT_MODEL, ModelError
-from genrecast.daemon.model_card import ModelCard, card_path_for, file_sha256, load_card
-from genrecast.daemon.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256, load_card
+from genrecast.daemon.dsp.normalise import Normalisation
 
 
 def _write_model(tmp_path: Path, payload: bytes = b"TFL3-not-really") -> Path:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from genrecast.daemon.classifier import Classifier
+from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model_card import ModelCard, card_path_for, file_sha256
-from genrecast.daemon.model_probe import probe_model
-from genrecast.daemon.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256
+from genrecast.daemon.model.probe import probe_model
+from genrecast.daemon.dsp.normalise import Normalisation
 
 DATA = Path(__file__).parent / "data"
 

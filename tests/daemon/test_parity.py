@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from genrecast.daemon.audio_decode import read_audio
-from genrecast.daemon.dsp import audio_to_windows
+from genrecast.daemon.audio.decode import read_audio
+from genrecast.daemon.dsp.chain import audio_to_windows
 from genrecast.daemon.settings import SourceSettings
-from genrecast.daemon.sources.file import FileSource
-from genrecast.daemon.sources.pcm import StdinSource
+from genrecast.daemon.audio.sources.file import FileSource
+from genrecast.daemon.audio.sources.pcm import StdinSource
 
 from .conftest import low_high
 from .helpers import ChunkedStream, comparable, run_daemon

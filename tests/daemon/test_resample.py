@@ -7,7 +7,7 @@ from math import gcd
 import numpy as np
 import pytest
 from genrecast.daemon.errors import UserError
-from genrecast.daemon.resample import StreamingResampler, design_filter, resample
+from genrecast.daemon.dsp.resample import StreamingResampler, design_filter, resample
 
 MODEL_RATE_HZ = 400
 

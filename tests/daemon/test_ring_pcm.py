@@ -6,8 +6,8 @@ import threading
 import numpy as np
 import pytest
 from genrecast.daemon.errors import DataError
-from genrecast.daemon.ring import Ring
-from genrecast.daemon.sources.pcm import PcmDecoder
+from genrecast.daemon.audio.ring import Ring
+from genrecast.daemon.audio.sources.pcm import PcmDecoder
 
 
 def test_ring_wraps_and_keeps_order() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 from genrecast.daemon.settings import DecisionSettings
-from genrecast.daemon.smoothing import Smoother, rms_dbfs
+from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
 
 LABELS = ("classical", "rock")
 ROCK = np.array([0.1, 0.9])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from genrecast.daemon.dsp import SourceDSP, audio_to_windows
-from genrecast.daemon.windowing import Windower, windows_of
+from genrecast.daemon.dsp.chain import SourceDSP, audio_to_windows
+from genrecast.daemon.dsp.windowing import Windower, windows_of
 
 
 def test_windows_start_every_hop_and_hold_the_right_samples() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from genrecast.daemon.service import Daemon
+from genrecast.daemon.engine.daemon import Daemon
 from genrecast.daemon.settings import DecisionSettings, PublishSettings, Settings, SourceSettings
 
 from .harness import TONE_MODEL

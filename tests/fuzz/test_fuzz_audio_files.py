@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from genrecast.daemon.audio_decode import MAX_ABS_SAMPLE, iter_audio_blocks, read_audio
+from genrecast.daemon.audio.decode import MAX_ABS_SAMPLE, iter_audio_blocks, read_audio
 from genrecast.daemon.errors import DataError, UserError
 
 from .conftest import budget

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.config import load_settings
-from genrecast.daemon.config_schema import SCHEMA, SOURCE_SCHEMA
+from genrecast.daemon.service.config_file import load_settings
+from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.settings import Settings
 from hypothesis import HealthCheck, given, settings

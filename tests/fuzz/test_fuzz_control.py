@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import zmq
-from genrecast.daemon.control import COMMANDS, ControlServer, handle_request, request
+from genrecast.daemon.service.control import COMMANDS, ControlServer, handle_request, request
 from genrecast.daemon.errors import UserError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model_card import ModelCard, card_path_for, file_sha256, load_card
+from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256, load_card
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from genrecast.daemon.audio_decode import MAX_ABS_SAMPLE
-from genrecast.daemon.classifier import Classifier
-from genrecast.daemon.dsp import SourceDSP
+from genrecast.daemon.audio.decode import MAX_ABS_SAMPLE
+from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.dsp.chain import SourceDSP
 from genrecast.daemon.errors import DataError
 from genrecast.daemon.settings import DecisionSettings
-from genrecast.daemon.smoothing import Smoother, rms_dbfs
-from genrecast.daemon.sources.pcm import PcmDecoder
+from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
+from genrecast.daemon.audio.sources.pcm import PcmDecoder
 
 from .conftest import budget
 

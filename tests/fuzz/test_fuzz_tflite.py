@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from genrecast.daemon.classifier import Classifier
+from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model_card import card_path_for, file_sha256, load_card
+from genrecast.daemon.model.card import card_path_for, file_sha256, load_card
 
 from .conftest import budget
 from .mutate import mutate

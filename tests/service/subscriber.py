@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
     sock = ctx.socket(zmq.SUB)
     sock.linger = 0
     if len(argv) > 2:
-        from genrecast.daemon.curve import secure_client
+        from genrecast.daemon.wire.curve_auth import secure_client
 
         secure_client(sock, argv[2], argv[3])
     sock.setsockopt(zmq.SUBSCRIBE, b"")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from genrecast.daemon.config import load_settings
+from genrecast.daemon.service.config_file import load_settings
 from genrecast.daemon.errors import EXIT_CONFIG, ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "systemd" / "genrecast.toml"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import zmq
-from genrecast.daemon.control import ControlServer, handle_request, request
+from genrecast.daemon.service.control import ControlServer, handle_request, request
 from genrecast.daemon.errors import EXIT_UNAVAILABLE, ServiceUnavailable, UserError
 
 

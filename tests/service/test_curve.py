@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import zmq
 from genrecast.daemon.cli import main as cli_main
-from genrecast.daemon.curve import CurveServer, create_keys, load_secret
+from genrecast.daemon.wire.curve_auth import CurveServer, create_keys, load_secret
 from genrecast.daemon.errors import ConfigError, UserError
 
 SUBSCRIBER = Path(__file__).with_name("subscriber.py")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from genrecast.daemon.endpoints import bind, ipc_in_use
+from genrecast.daemon.wire.binding import bind, ipc_in_use
 from genrecast.daemon.errors import ServiceUnavailable
 
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from genrecast.daemon.lifecycle import ADVANCE_WINDOW_S, READY_GRACE_S, ServiceRuntime
-from genrecast.daemon.notify import Notifier
+from genrecast.daemon.service.runtime import ADVANCE_WINDOW_S, READY_GRACE_S, ServiceRuntime
+from genrecast.daemon.service.notify import Notifier
 from genrecast.daemon.settings import Settings, SourceSettings
 
 NOW = 1000.0

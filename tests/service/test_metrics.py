@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from genrecast.daemon.errors import ServiceUnavailable
-from genrecast.daemon.metrics import Metrics
+from genrecast.daemon.service.metrics import Metrics
 
 
 def _scrape(port: int) -> str:

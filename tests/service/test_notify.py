@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from genrecast.daemon.notify import Notifier
+from genrecast.daemon.service.notify import Notifier
 
 
 @pytest.fixture

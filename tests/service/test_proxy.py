@@ -111,7 +111,7 @@ def test_proxy_pulls_from_daemons_bound_endpoints(tmp_path: Path) -> None:
 
 
 def test_proxy_backend_requires_curve(tmp_path: Path) -> None:
-    from genrecast.daemon.curve import create_keys
+    from genrecast.daemon.wire.curve_auth import create_keys
 
     keys = tmp_path / "keys"
     server, good = create_keys(keys, "proxy"), create_keys(keys, "good")

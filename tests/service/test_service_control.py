@@ -18,7 +18,7 @@ import jsonschema
 import numpy as np
 import pytest
 import soundfile as sf
-from genrecast.daemon.curve import create_keys
+from genrecast.daemon.wire.curve_auth import create_keys
 
 from .daemon_proc import REPO, TONE_MODEL, DaemonProc, Listener, genrecast, wait_for
 
@@ -140,7 +140,7 @@ def test_control_metrics_and_sighup_with_corrupt_model(tmp_path: Path) -> None:
         rejected = wait_for(lambda: [e for e in listener.of("status", "*")
                                      if e.get("reload") == "rejected"], 30,
                             "a reload-rejected status event")
-        schema = json.loads((REPO / "daemon" / "event_schema.json").read_text())
+        schema = json.loads((REPO / "daemon" / "wire" / "event_schema.json").read_text())
         jsonschema.Draft202012Validator(schema).validate(rejected[0])
         assert "bad.tflite" in rejected[0]["detail"] or "model" in rejected[0]["detail"]
         assert model_id in rejected[0]["detail"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from genrecast.daemon.audio_decode import read_audio
-from genrecast.daemon.dsp import audio_to_windows
+from genrecast.daemon.audio.decode import read_audio
+from genrecast.daemon.dsp.chain import audio_to_windows
 from genrecast.daemon.errors import DataError, InputNotFound
 from genrecast.train.cache import AudioCache
 from genrecast.train.datasets import load_dataset

@@ -1,0 +1,115 @@
+"""Decode audio files to float32 samples: soundfile (libsndfile) first, ffmpeg for the rest.
+
+Training (genre folders) and the daemon's ``file:`` source decode through these functions, so both
+see the same samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from genrecast.daemon.errors import DataError, InputNotFound, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+FFMPEG_RATE_HZ = 48_000  # rate asked of ffmpeg when it has to decode a format libsndfile cannot
+FFMPEG_TIMEOUT_S = 600
+# Full scale is 1.0. Float samples beyond this (+60 dBFS) are not audio but misread data (e.g.
+# integer PCM taken as f32le); they overflow the downmix and resampler into inf/NaN windows.
+MAX_ABS_SAMPLE = 1000.0
+
+
+def downmix(samples: np.ndarray) -> np.ndarray:
+    """Mono float32: the mean of the channels (frames × channels, or already mono)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        return samples
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    return samples.mean(axis=1, dtype=np.float32)
+
+
+def check_finite(samples: np.ndarray, what: str) -> None:
+    if not np.isfinite(samples).all():
+        raise DataError(f"{what} contains NaN or infinite samples; re-export or re-encode it")
+    if samples.size and float(np.abs(samples).max()) > MAX_ABS_SAMPLE:
+        raise DataError(f"{what} has samples beyond ±{MAX_ABS_SAMPLE:g} (full scale is 1.0): "
+                        "not audio; re-export or re-encode it")
+
+
+def _read_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise ServiceUnavailable(
+            f"{path}: libsndfile cannot decode this format and ffmpeg is not installed; "
+            "install ffmpeg (apt-get install ffmpeg) or convert the file to wav/flac/ogg"
+        )
+    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-f", "f32le", "-ac", "2",
+           "-ar", str(FFMPEG_RATE_HZ), "-"]
+    proc = subprocess.run(cmd, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise DataError(
+            f"{path}: cannot decode audio ({reason[-1] if reason else 'ffmpeg failed'}); "
+            "check that it is an audio file and not truncated"
+        )
+    data = np.frombuffer(proc.stdout, dtype=np.float32)
+    return data[: data.size - data.size % 2].reshape(-1, 2).copy(), FFMPEG_RATE_HZ
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Whole file as (frames × channels float32, sample rate). Raises a one-line UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFound(f"audio file {path} does not exist; check the path")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        log.debug("libsndfile cannot read %s (%s); trying ffmpeg", path, exc)
+        data, rate = _read_with_ffmpeg(path)
+    if data.shape[0] == 0:
+        raise DataError(f"{path} holds no audio (zero length); remove it or re-export it")
+    check_finite(data, str(path))
+    return data, int(rate)
+
+
+def iter_audio_blocks(path: str | Path, block_frames: int) -> tuple[int, int, Iterator[np.ndarray]]:
+    """Stream a file in blocks: (rate, channels, iterator of frames × channels float32 blocks).
+
+    Formats libsndfile cannot stream are decoded whole by ffmpeg and then cut into blocks.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFound(f"audio file {path} does not exist; check the path")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        data, rate = read_audio(path)
+        blocks = (data[i : i + block_frames] for i in range(0, data.shape[0], block_frames))
+        return rate, data.shape[1], blocks
+    if info.frames == 0:
+        raise DataError(f"{path} holds no audio (zero length); remove it or re-export it")
+
+    def gen() -> Iterator[np.ndarray]:
+        blocks = sf.blocks(str(path), blocksize=block_frames, dtype="float32", always_2d=True)
+        while True:
+            # A file damaged after its header fails here, mid-stream: bad data, not a retryable
+            # failure (the file source would otherwise replay it from the start forever).
+            try:
+                block = next(blocks)
+            except StopIteration:
+                return
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                raise DataError(f"{path}: cannot decode audio past its start ({exc}); "
+                                "check that it is not truncated or damaged") from None
+            check_finite(block, str(path))
+            yield block
+
+    return int(info.samplerate), int(info.channels), gen()

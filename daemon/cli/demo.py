@@ -1,0 +1,98 @@
+"""``genrecast demo``: the daemon with the default model plus a subscriber in another process.
+
+On the default input device when PortAudio has one, otherwise on the bundled demo recording
+(rock, then orchestral) paced in real time and looping. The subscriber is ``genrecast listen`` run
+as a child process; what it prints is what any subscriber receives.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from genrecast.daemon.settings import PublishSettings, Settings, SourceSettings
+
+log = logging.getLogger(__name__)
+
+DEMO_AUDIO = Path(__file__).resolve().parents[1] / "demo" / "demo.ogg"
+SUBSCRIBER_GRACE_S = 0.5  # after binding: the waiting subscriber connects and subscribes
+
+
+def default_input_available() -> bool:
+    try:
+        from genrecast.daemon.audio.sources.mic import find_input_device
+
+        find_input_device("")
+    except Exception:  # noqa: BLE001 - no PortAudio, no device: fall back to the demo file
+        return False
+    return True
+
+
+def demo_sources(use_mic: bool | None = None) -> tuple[SourceSettings, ...]:
+    if use_mic is None:
+        use_mic = default_input_available()
+    if use_mic:
+        return (SourceSettings(name="mic", kind="mic"),)
+    return (SourceSettings(name="demo", kind="file", target=str(DEMO_AUDIO), realtime=True,
+                           loop=True),)
+
+
+def _wait_until_listening(listener: subprocess.Popen[str]) -> None:
+    """Wait for the subscriber's ready line (its SUB socket exists), then pass its stderr on."""
+    from genrecast.daemon.cli.listen import READY_LINE
+
+    assert listener.stderr is not None
+    stream = listener.stderr
+    line = stream.readline()  # returns "" if the process dies first
+    if line and not line.startswith(READY_LINE):
+        sys.stderr.write(line)
+
+    def forward() -> None:
+        for rest in stream:
+            sys.stderr.write(rest)
+
+    threading.Thread(target=forward, name="listener-stderr", daemon=True).start()
+
+
+def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str],
+             as_json: bool) -> None:
+    from genrecast.daemon.engine.daemon import Daemon
+
+    with tempfile.TemporaryDirectory(prefix="genrecast-demo-") as tmp:
+        endpoint = f"ipc://{tmp}/events.sock"
+        sources = demo_sources(use_mic)
+        print(f"demo: model {model.name}, source {sources[0].spec}, events on {endpoint}"
+              " (Ctrl-C stops)", file=sys.stderr, flush=True)
+        cmd = [sys.executable, "-m", "genrecast.daemon.cli", "listen", endpoint]
+        for kind in kinds:
+            cmd += ["--kind", kind]
+        if as_json:
+            cmd.append("--json")
+        listener = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        _wait_until_listening(listener)
+        settings = Settings(sources=sources, model_path=model,
+                            publish=PublishSettings(endpoint=endpoint))
+        daemon = Daemon(settings)
+        timer = None
+        try:
+            daemon.start(subscriber_grace_s=SUBSCRIBER_GRACE_S)
+            daemon.install_signal_handlers()
+            if seconds > 0:
+                timer = threading.Timer(seconds, daemon.request_stop)
+                timer.daemon = True
+                timer.start()
+            daemon.run()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            daemon.stop()
+            # Give the subscriber a moment to print the final status events.
+            try:
+                listener.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                listener.terminate()
+                listener.wait(timeout=5)

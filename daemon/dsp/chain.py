@@ -1,0 +1,62 @@
+"""The one DSP path shared by training and the live daemon: downmix → resample → window → normalise.
+
+Live audio goes through the streaming classes chunk by chunk (``SourceDSP``); training calls the
+same classes once per file (``audio_to_windows``). Both give bit-identical windows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genrecast.daemon.audio.decode import downmix
+from genrecast.daemon.dsp.normalise import Normalisation
+from genrecast.daemon.dsp.resample import StreamingResampler
+from genrecast.daemon.dsp.windowing import Windower
+
+
+class SourceDSP:
+    """Per-source stream state: device-rate frames in, model-rate windows out."""
+
+    def __init__(self, rate_in: int, model_rate: int, window: int, hop: int) -> None:
+        self.rate_in = rate_in
+        self.model_rate = model_rate
+        self.resampler = None if rate_in == model_rate else StreamingResampler(rate_in, model_rate)
+        self.windower = Windower(window, hop)
+
+    def push(self, frames: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Frames (n, or n × channels) at the source rate → completed (start_sample, window) list."""
+        mono = downmix(frames)
+        resampled = mono if self.resampler is None else self.resampler.process(mono)
+        return self.windower.push(resampled)
+
+    def flush(self) -> list[tuple[int, np.ndarray]]:
+        """End of stream: windows completed by the resampler's tail."""
+        if self.resampler is None:
+            return []
+        return self.windower.push(self.resampler.flush())
+
+
+def audio_to_model_rate(frames: np.ndarray, rate_in: int, model_rate: int) -> np.ndarray:
+    """A whole recording → mono at the model rate, through the same streaming resampler."""
+    dsp = SourceDSP(rate_in, model_rate, window=1, hop=1)
+    mono = downmix(frames)
+    if dsp.resampler is None:
+        return mono
+    return np.concatenate((dsp.resampler.process(mono), dsp.resampler.flush()))
+
+
+def audio_to_windows(
+    frames: np.ndarray, rate_in: int, model_rate: int, window: int, hop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A whole recording → (start samples, windows[n, window]) exactly as the daemon cuts them."""
+    dsp = SourceDSP(rate_in, model_rate, window, hop)
+    pairs = dsp.push(frames) + dsp.flush()
+    if not pairs:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, window), dtype=np.float32)
+    return (
+        np.asarray([s for s, _ in pairs], dtype=np.int64),
+        np.stack([w for _, w in pairs]),
+    )
+
+
+__all__ = ["Normalisation", "SourceDSP", "audio_to_model_rate", "audio_to_windows"]

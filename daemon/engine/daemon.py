@@ -1,0 +1,375 @@
+"""The daemon: Settings → start() → run() (main loop) → stop(); seams for the service layer.
+
+One main loop drains every source's ring through its SourceDSP, classifies all windows that are
+due across sources in one batched ``Classifier.predict`` call, smooths, decides and publishes.
+Sources run in their own threads (or PortAudio's); the loop waits on an Event they set, with a
+timeout, so nothing spins. Signals only set a flag the loop checks.
+
+Hooks (for sd_notify, metrics, the control socket) attach without editing the loop:
+``on_status(source, state, previous, detail)``, ``on_window(due, probs, level_db, decision)``,
+``on_event(topic, event, sent)``, ``on_tick(daemon)``. Control actions from other threads
+(``pause``, ``resume``, ``swap_classifier``) are queued and run by the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.model.worker import ClassifyWorker
+from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
+from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, utc_iso
+from genrecast.daemon.engine.source_pipeline import DueWindow, SourceCounters, SourcePipeline
+from genrecast.daemon.wire.publisher import Publisher
+from genrecast.daemon.settings import Settings
+from genrecast.daemon.engine.smoothing import Decision
+from genrecast.daemon.audio.sources import Source, make_source
+from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
+
+log = logging.getLogger(__name__)
+
+LOOP_TIMEOUT_S = 0.25  # the loop wakes at least this often (supervision, heartbeats, stop flag)
+# ...and at most this often: every ring write sets the wake event (1000 sources × 47 blocks/s at
+# 48 kHz), so without a floor the loop would drain every ring once per block of any one source.
+# Coalescing to one step per tick bounds the per-step cost (a pass over every source) and adds at
+# most this much latency.
+MIN_TICK_S = 0.03
+# Supervision (frames advancing? restarts, end of input) passes over every source: at 1000 sources
+# that costs milliseconds, so it runs at this pace rather than on every step. Its rules count in
+# seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
+SUPERVISE_S = 0.25
+STAGES = ("resample", "classify", "smooth", "publish")
+
+
+@dataclass
+class StageTimes:
+    """CPU time (thread time, ns) spent in each stage of the main loop, and windows processed."""
+
+    ns: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    windows: int = 0
+    batches: int = 0
+
+    def per_window_us(self) -> dict[str, float]:
+        n = max(self.windows, 1)
+        return {k: v / n / 1e3 for k, v in self.ns.items()}
+
+
+class Daemon:
+    """Build with ``Daemon(settings)``; ``start()``, then ``run()`` until ``request_stop()``."""
+
+    def __init__(self, settings: Settings, classifier: Classifier | None = None,
+                 sources: list[Source] | None = None) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self._wake = threading.Event()
+        self._stop_flag = threading.Event()
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.sources = sources if sources is not None else [
+            make_source(s, self._wake) for s in settings.sources]
+        for src in self.sources:
+            src.wake = self._wake
+        self.pipelines: dict[str, SourcePipeline] = {}
+        self.publisher: Publisher | None = None
+        self.stage_times = StageTimes()
+        self.started_mono = 0.0
+        self.on_status: list[Callable[[str, str, str | None, str], None]] = []
+        self.on_window: list[Callable[[DueWindow, np.ndarray, float, Decision], None]] = []
+        self.on_event: list[Callable[[str, dict[str, Any], bool], None]] = []
+        self.on_tick: list[Callable[[Daemon], None]] = []
+        # Called with the PUB socket before it binds (e.g. CURVE server keys).
+        self.socket_setup: list[Callable[[Any], None]] = []
+        self.supervisor = Supervisor(self._status)
+        self._worker: ClassifyWorker[DueWindow] = ClassifyWorker(self._wake)
+        self._queued: list[DueWindow] = []  # due windows waiting for the worker
+        self._next_heartbeat = 0.0
+        self._next_supervise = 0.0
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def counters(self) -> dict[str, SourceCounters]:
+        return {name: p.counters for name, p in self.pipelines.items()}
+
+    @property
+    def backend(self) -> str:
+        return self.classifier.backend if self.classifier is not None else "none"
+
+    def start(self, subscriber_grace_s: float = 0.0) -> None:
+        """Load the model, bind the endpoint, open the sources. Raises UserError when nothing can
+        run (every source failed to open, the endpoint is taken, the model is bad).
+        ``subscriber_grace_s``: wait after binding so subscribers that are connecting already
+        receive the first status events (ZeroMQ drops what is sent before they subscribe)."""
+        if self.classifier is None:
+            self.classifier = Classifier(self.settings.model_path,
+                                         num_threads=self.settings.num_threads)
+        card = self.classifier.card
+        log.info("model %s on %s", card.model_id, self.classifier.backend)
+        self.events = EventFactory(card.model_id)
+        self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)
+        if subscriber_grace_s > 0:
+            time.sleep(subscriber_grace_s)
+        self.started_mono = time.monotonic()
+        failures: list[UserError] = []
+        try:
+            for src in self.sources:
+                self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions)
+                self.supervisor.add(src, time.monotonic())
+                try:
+                    src.open()
+                except UserError as exc:
+                    failures.append(exc)
+                    if len(self.sources) > 1 and src.restartable and not isinstance(
+                            exc, (DataError, ConfigError)):
+                        src.error = exc  # the supervisor retries it with backoff
+                    else:  # retrying cannot fix bad data or a bad option
+                        if len(self.sources) > 1:
+                            self.supervisor.fatal_errors.append(exc)
+                        self.supervisor.set_state(src.name, STOPPED, str(exc))
+            if len(failures) == len(self.sources):
+                raise failures[0]
+        except BaseException:
+            self.stop()
+            raise
+        self._next_heartbeat = time.monotonic() + self.settings.publish.heartbeat_s
+
+    def request_stop(self) -> None:
+        """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
+        self._stop_flag.set()
+        self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.request_stop())
+
+    def run(self) -> None:
+        """The main loop; returns when stopped or every source has stopped. Raises the first
+        fatal source error (malformed input) after a clean stop."""
+        try:
+            last_step = 0.0
+            while not self._stop_flag.is_set():
+                self._wake.wait(LOOP_TIMEOUT_S)
+                rest = last_step + MIN_TICK_S - time.monotonic()
+                if rest > 0 and self._stop_flag.wait(rest):
+                    break
+                self._wake.clear()
+                last_step = time.monotonic()
+                self.step()
+                if self.supervisor.all_stopped():
+                    break
+        finally:
+            self.stop()
+        if self.supervisor.fatal_errors:
+            raise self.supervisor.fatal_errors[0]
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Publish the windows already due, close sources (final ``stopped`` status events), then
+        the socket. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        deadline = time.monotonic() + timeout
+        try:
+            self._finish_classifying()
+        except Exception:  # the sources and the socket must still close
+            log.exception("classifying the last windows failed")
+        finally:
+            self._worker.close()
+        for src in self.sources:
+            if time.monotonic() < deadline:
+                src.close()
+            if src.name in self.supervisor.watches:
+                self.supervisor.set_state(src.name, STOPPED, "daemon stopping")
+        if self.publisher is not None:
+            self.publisher.close()
+            total = {k: sum(getattr(c, k) for c in self.counters.values())
+                     for k in ("windows_classified", "events_published", "events_dropped")}
+            level = logging.WARNING if total["events_dropped"] else logging.INFO
+            log.log(level, "stopped: %d windows classified, %d events published, %d dropped "
+                    "(subscribers too slow)", total["windows_classified"],
+                    total["events_published"], total["events_dropped"])
+
+    # -- control (thread-safe: queued for the loop) ------------------------------------------
+
+    def call_in_loop(self, fn: Callable[[], None]) -> None:
+        self._commands.put(fn)
+        self._wake.set()
+
+    def pause(self, name: str) -> None:
+        self._pipeline(name)
+        self.call_in_loop(lambda: self._set_paused(name, True))
+
+    def resume(self, name: str) -> None:
+        self._pipeline(name)
+        self.call_in_loop(lambda: self._set_paused(name, False))
+
+    def swap_classifier(self, classifier: Classifier) -> None:
+        """Use another model from the next window on (SIGHUP reload)."""
+        self.call_in_loop(lambda: self._swap(classifier))
+
+    def _pipeline(self, name: str) -> SourcePipeline:
+        if name not in self.pipelines:
+            raise UserError(f"no source named {name!r}; sources: {', '.join(self.pipelines)}")
+        return self.pipelines[name]
+
+    def _set_paused(self, name: str, paused: bool) -> None:
+        pipeline = self.pipelines[name]
+        if pipeline.paused == paused or self.supervisor.state(name) == STOPPED:
+            return
+        self._finish_classifying()  # what fell due before the pause is published before it
+        pipeline.paused = paused
+        if paused:
+            self.supervisor.pause(pipeline.source)
+        else:
+            pipeline.reset()
+            self.supervisor.resume(pipeline.source, time.monotonic())
+
+    def _swap(self, classifier: Classifier) -> None:
+        if classifier.card.window_samples <= 0:
+            raise ModelError("new model has no window length")
+        self._finish_classifying()  # windows due before the swap: the old model, its model_id
+        self.classifier = classifier
+        self.events.model_id = classifier.card.model_id
+        for pipeline in self.pipelines.values():
+            pipeline.set_card(classifier.card)
+        log.info("now classifying with %s on %s", classifier.card.model_id, classifier.backend)
+
+    # -- the loop body -------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One iteration: commands, drain + resample, classify, decide + publish, supervise."""
+        while True:
+            try:
+                self._commands.get_nowait()()
+            except queue.Empty:
+                break
+        t0 = time.thread_time_ns()
+        for pipeline in self.pipelines.values():
+            self._queued.extend(pipeline.pull())
+        self.stage_times.ns["resample"] += time.thread_time_ns() - t0
+        self._publish_classified(wait=False)
+        if self._queued and self._worker.idle:
+            self._submit()
+        now = time.monotonic()
+        if now >= self._next_supervise:
+            self._next_supervise = now + SUPERVISE_S
+            self._supervise(now)
+        if now >= self._next_heartbeat:
+            self._heartbeat(now)
+        for hook in self.on_tick:
+            hook(self)
+
+    def _submit(self) -> None:
+        """Hand the queued windows to the worker thread as one batch."""
+        assert self.classifier is not None
+        batch, self._queued = self._queued, []
+        self._worker.submit(batch, np.stack([d.window for d in batch]), self.classifier.predict)
+
+    def _publish_classified(self, wait: bool) -> None:
+        """Decide and publish the worker's finished batch, if there is one."""
+        done = self._worker.take(wait=wait)
+        if done is None:
+            return
+        batch, probs, cpu_ns = done
+        self.stage_times.ns["classify"] += cpu_ns
+        self.stage_times.windows += len(batch)
+        self.stage_times.batches += 1
+        for d, p in zip(batch, probs, strict=True):
+            self._decide_and_publish(d, p)
+
+    def _finish_classifying(self) -> None:
+        """The batch in flight and the windows still queued, classified and published (the end
+        of a file, or a stop): nothing that fell due is lost."""
+        self._publish_classified(wait=True)
+        if self._queued and self.classifier is not None and self.publisher is not None:
+            self._submit()
+            self._publish_classified(wait=True)
+
+    def _supervise(self, now: float) -> None:
+        for pipeline in self.pipelines.values():
+            src = pipeline.source
+            self.supervisor.check(src, now)
+            watch = self.supervisor.watches[src.name]
+            pipeline.counters.restarts = watch.restarts
+            if pipeline.drained and watch.state != STOPPED:
+                self.supervisor.finished(src)
+
+    def _decide_and_publish(self, due: DueWindow, probs: np.ndarray) -> None:
+        t0 = time.thread_time_ns()
+        pipeline = due.pipeline
+        level, decision = pipeline.decide(due, probs)
+        labels = pipeline.card.labels
+        values = probs.tolist()  # Python floats: rounding them is cheaper than numpy scalars
+        top = max(range(len(values)), key=values.__getitem__)
+        now = time.time()
+        events = [self.events.make(
+            "prediction", pipeline.name, now,
+            label=labels[top], confidence=round(values[top], 6),
+            probabilities={lab: round(x, 6) for lab, x in zip(labels, values, strict=True)},
+            smoothed={lab: round(x, 6)
+                      for lab, x in zip(labels, decision.smoothed.tolist(), strict=True)},
+            silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
+            start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
+            start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
+            genre=decision.genre,
+        )]
+        if decision.changed:
+            assert decision.genre is not None
+            duration = decision.previous_duration_s
+            events.append(self.events.make(
+                "genre", pipeline.name, now, genre=decision.genre, previous=decision.previous,
+                confidence=round(decision.confidence, 6),
+                previous_duration_s=None if duration is None else round(duration, 6),
+                at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
+            ))
+        for hook in self.on_window:
+            hook(due, probs, level, decision)
+        t1 = time.thread_time_ns()
+        self.stage_times.ns["smooth"] += t1 - t0
+        for topic, event in events:
+            self._publish(topic, event, pipeline.counters)
+        self.stage_times.ns["publish"] += time.thread_time_ns() - t1
+
+    def _publish(self, topic: str, event: dict[str, Any],
+                 counters: SourceCounters | None = None) -> None:
+        sent = self.publisher.send(topic, event) if self.publisher is not None else False
+        if counters is not None:
+            if sent:
+                counters.events_published += 1
+            else:
+                counters.events_dropped += 1
+        for hook in self.on_event:
+            hook(topic, event, sent)
+
+    def _status(self, name: str, state: str, previous: str | None, detail: str) -> None:
+        pipeline = self.pipelines.get(name)
+        src = pipeline.source if pipeline else next(s for s in self.sources if s.name == name)
+        if pipeline is not None:
+            pipeline.counters.state = state
+        if hasattr(self, "events") and self.publisher is not None and not self.publisher.socket.closed:
+            topic, event = self.events.make(
+                "status", name, time.time(), state=state, previous_state=previous,
+                detail=detail[:500], spec=src.settings.spec, rate_hz=src.rate_hz,
+                channels=src.channels, backend=self.backend,
+            )
+            self._publish(topic, event, pipeline.counters if pipeline else None)
+        for hook in self.on_status:
+            hook(name, state, previous, detail)
+
+    def _heartbeat(self, now: float) -> None:
+        self._next_heartbeat = now + self.settings.publish.heartbeat_s
+        topic, event = self.events.make(
+            "heartbeat", HEARTBEAT_SOURCE, time.time(),
+            uptime_s=round(now - self.started_mono, 3), backend=self.backend,
+            sources={name: c.as_dict() for name, c in self.counters.items()},
+        )
+        self._publish(topic, event)

@@ -1,0 +1,201 @@
+"""Per-source pipeline state: ring → SourceDSP (downmix, resample, window) → smoother.
+
+The main loop pulls due windows from every source's pipeline, classifies them together in one
+batch, then hands each window's probabilities back to its pipeline for the decision.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from genrecast.daemon.dsp.chain import SourceDSP
+from genrecast.daemon.model.card import ModelCard
+from genrecast.daemon.audio.ring import Ring
+from genrecast.daemon.settings import DecisionSettings
+from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
+from genrecast.daemon.audio.sources.base import Source
+
+
+@dataclass
+class SourceCounters:
+    """Plain counters per source, read by metrics, the control socket and heartbeats."""
+
+    state: str = "starting"
+    frames_received: int = 0
+    frames_overrun: int = 0
+    windows_classified: int = 0
+    events_published: int = 0
+    events_dropped: int = 0
+    restarts: int = 0
+
+    def as_dict(self) -> dict[str, int | str]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    """A window ready to classify, with its place in the stream."""
+
+    pipeline: SourcePipeline
+    start_sample: int
+    """First model-rate sample of the window within the current source generation."""
+    window: np.ndarray
+    start_s: float
+    end_s: float
+    start_wall_s: float
+    end_wall_s: float
+
+
+class SourcePipeline:
+    def __init__(self, source: Source, card: ModelCard, decisions: DecisionSettings) -> None:
+        self.source = source
+        self.decisions = decisions
+        self.counters = SourceCounters()
+        self.paused = False
+        self.drained = False  # the input ended and its last windows were flushed
+        self._dsp: SourceDSP | None = None
+        self._generation = -1
+        self._pending: list[np.ndarray] = []  # frames read but not yet worth resampling
+        self._pending_frames = 0
+        self._frames_base = 0  # ring frames read before the current DSP started
+        self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
+        self._wall_base_s = 0.0
+        self._resumed_wall_s: float | None = None
+        self.set_card(card)
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def set_card(self, card: ModelCard) -> None:
+        """A new model (SIGHUP reload): new decision state, and new DSP if rate/window changed."""
+        old = getattr(self, "card", None)
+        self.card = card
+        self.hop_samples = max(1, round(self.decisions.hop_s * card.sample_rate_hz))
+        self.smoother = Smoother(card.labels, self.decisions)
+        if old is not None and (old.sample_rate_hz, old.window_samples) != (
+            card.sample_rate_hz, card.window_samples
+        ):
+            self._restart_dsp()
+
+    @staticmethod
+    def _completes_window(dsp: SourceDSP, frames: int) -> bool:
+        """Would pushing ``frames`` more frames complete the next window?
+
+        The resampler's cost is mostly per call, so frames wait here until they complete a
+        window: one push per hop instead of one per capture block (about 10× less CPU at 22 kHz
+        with 20-ms blocks), with no added latency, and the same samples since the resampler is
+        chunking-invariant. Falls back to pushing every block if the DSP classes change shape.
+        """
+        win = dsp.windower
+        rs = dsp.resampler
+        try:
+            missing = win._next_start + win.window - win.samples_seen
+            if rs is None:
+                return frames >= missing
+            available = rs._outputs_available(rs._received + frames) - rs._next_out
+        except AttributeError:
+            return True
+        return bool(available >= missing)
+
+    @staticmethod
+    def _frames_for_next_window(dsp: SourceDSP) -> int | None:
+        """Input frames (since the DSP started) that complete the next window, or None if the
+        DSP classes changed shape: the resampler emits output k once k*down + half < frames*up."""
+        win = dsp.windower
+        rs = dsp.resampler
+        try:
+            last = win._next_start + win.window - 1  # model-rate index of its last sample
+            if rs is None:
+                return last + 1
+            return -(-(last * rs.down + rs._half + 1) // rs.up)
+        except AttributeError:
+            return None
+
+    def _set_wake(self, dsp: SourceDSP, ring: Ring) -> None:
+        """Ask the ring to wake the loop only when the next window is complete (at most half a
+        ring ahead, so a long hop never overruns it); paused sources wake on every write."""
+        need = None if self.paused else self._frames_for_next_window(dsp)
+        if need is None:
+            ring.wake_at = 0
+        else:
+            ring.wake_at = min(self._frames_base + need, ring.read_count + ring.capacity // 2)
+
+    def _restart_dsp(self) -> None:
+        self._pending = []
+        self._pending_frames = 0
+        if self._dsp is not None:
+            self._offset_s += self._dsp.windower.samples_seen / self._dsp.model_rate
+        self._dsp = None
+        self._generation = -1
+
+    def reset(self) -> None:
+        """Forget the stream so far (resume after a pause): the next window starts fresh."""
+        self._restart_dsp()
+        self._resumed_wall_s = time.time()
+        self.smoother.reset()
+
+    def pull(self) -> list[DueWindow]:
+        """Drain the ring; return the windows that are now complete (none while paused)."""
+        source = self.source
+        ring = source.ring
+        if ring is None or self.drained:
+            return []
+        if source.generation != self._generation:
+            self._restart_dsp()
+            self._generation = source.generation
+            assert source.rate_hz is not None
+            self._dsp = SourceDSP(source.rate_hz, self.card.sample_rate_hz,
+                                  self.card.window_samples, self.hop_samples)
+            self._frames_base = ring.read_count
+            # Wall clock of the DSP's first sample: the source's start, or the moment of resume.
+            self._wall_base_s = (source.start_wall_s if self._resumed_wall_s is None
+                                 else self._resumed_wall_s)
+            self._resumed_wall_s = None
+            self.smoother.reset()
+        dsp = self._dsp
+        assert dsp is not None
+        ended = source.ended  # read before draining: once set, every frame is already written
+        if not (ended or self.paused or ring.due):
+            # Nothing completes a window yet: leave the frames in the ring (no copy, no call).
+            self.counters.frames_received = source.frames_received
+            return []
+        frames = ring.read()
+        self.counters.frames_received = source.frames_received
+        self.counters.frames_overrun = source.overrun_frames
+        if self.paused:
+            return []
+        if frames.shape[0]:
+            self._pending.append(frames)
+            self._pending_frames += frames.shape[0]
+        pairs: list[tuple[int, np.ndarray]] = []
+        if self._pending and (ended or self._completes_window(dsp, self._pending_frames)):
+            chunk = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+            self._pending.clear()
+            self._pending_frames = 0
+            pairs = dsp.push(chunk)
+        if ended and ring.available == 0:
+            pairs += dsp.flush()
+            self.drained = True
+        else:
+            self._set_wake(dsp, ring)
+        rate = self.card.sample_rate_hz
+        window_s = self.card.window_samples / rate
+        out = []
+        for start, window in pairs:
+            local_s = start / rate
+            out.append(DueWindow(
+                pipeline=self, start_sample=start, window=window,
+                start_s=self._offset_s + local_s, end_s=self._offset_s + local_s + window_s,
+                start_wall_s=self._wall_base_s + local_s,
+                end_wall_s=self._wall_base_s + local_s + window_s,
+            ))
+        return out
+
+    def decide(self, due: DueWindow, probs: np.ndarray) -> tuple[float, Decision]:
+        level = rms_dbfs(due.window)
+        self.counters.windows_classified += 1
+        return level, self.smoother.update(probs, level, due.end_s)

@@ -1,0 +1,1 @@
+"""Offline classification of whole files (``genrecast classify``)."""

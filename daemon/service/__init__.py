@@ -1,0 +1,1 @@
+"""The daemon as a system service: configuration, systemd notify, metrics, the control socket, reload."""

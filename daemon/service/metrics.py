@@ -1,0 +1,149 @@
+"""Prometheus metrics on a loopback port, in a private registry (many daemons per process in tests).
+
+Two kinds of numbers: events the daemon reports as they happen (windows classified, events
+published, latencies, state transitions) go into ordinary counters and histograms; cumulative
+per-source counters that the sources already keep (frames received, input overflows, backlog)
+are copied in on every loop tick with ``update_source`` and exported at scrape time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from genrecast.daemon.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+SOURCE_STATES = ("starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
+INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class _SourceCounters:
+    frames: int = 0
+    overflows: int = 0
+    backlog: float = 0.0
+
+
+class _SourceCollector(Collector):
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counters: dict[str, _SourceCounters] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        frames = CounterMetricFamily("genrecast_frames_received",
+                                     "Audio frames received from the source", labels=["source"])
+        overflows = CounterMetricFamily("genrecast_input_overflows",
+                                        "Input overflows reported by the source",
+                                        labels=["source"])
+        backlog = GaugeMetricFamily("genrecast_backlog_seconds",
+                                    "Audio received but not yet classified", labels=["source"])
+        with self.lock:
+            for name, c in sorted(self.counters.items()):
+                frames.add_metric([name], c.frames)
+                overflows.add_metric([name], c.overflows)
+                backlog.add_metric([name], c.backlog)
+        yield frames
+        yield overflows
+        yield backlog
+
+
+class Metrics:
+    """All genrecast metrics in one private registry; ``serve()`` exposes them over HTTP."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.windows = Counter("genrecast_windows_classified", "Windows classified",
+                               ["source"], registry=r)
+        self.published = Counter("genrecast_events_published", "Events published",
+                                 ["kind"], registry=r)
+        self.dropped = Counter("genrecast_events_dropped",
+                               "Events dropped (subscriber queue full)", registry=r)
+        self.inference = Histogram("genrecast_inference_seconds",
+                                   "Classifier time per batch of windows", registry=r,
+                                   buckets=INFERENCE_BUCKETS_S)
+        self.latency = Histogram("genrecast_end_to_end_latency_seconds",
+                                 "From the last sample of a window arriving to its event",
+                                 registry=r, buckets=LATENCY_BUCKETS_S)
+        self.state = Gauge("genrecast_source_state",
+                           "1 for the state each source is in, 0 for the others",
+                           ["source", "state"], registry=r)
+        self.transitions = Counter("genrecast_source_transitions",
+                                   "Source state transitions", ["source", "to"], registry=r)
+        self.reloads = Counter("genrecast_reloads", "Configuration/model reloads",
+                               ["result"], registry=r)
+        self.ready = Gauge("genrecast_ready", "1 once every source delivers audio", registry=r)
+        self._sources = _SourceCollector()
+        r.register(self._sources)
+        self._server: object | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # -- reported as it happens --
+    def window_classified(self, source: str, count: int = 1) -> None:
+        self.windows.labels(source).inc(count)
+
+    def event_published(self, kind: str, count: int = 1) -> None:
+        self.published.labels(kind).inc(count)
+
+    def events_dropped(self, count: int = 1) -> None:
+        self.dropped.inc(count)
+
+    def observe_inference(self, seconds: float) -> None:
+        self.inference.observe(seconds)
+
+    def observe_latency(self, seconds: float) -> None:
+        self.latency.observe(seconds)
+
+    def source_state(self, source: str, state: str) -> None:
+        """Record a transition (and the current state) of one source."""
+        for s in SOURCE_STATES if state in SOURCE_STATES else (*SOURCE_STATES, state):
+            self.state.labels(source, s).set(1.0 if s == state else 0.0)
+        self.transitions.labels(source, state).inc()
+
+    def reload(self, ok: bool) -> None:
+        self.reloads.labels("ok" if ok else "rejected").inc()
+
+    # -- copied from the sources' own counters on every tick --
+    def update_source(self, source: str, *, frames: int | None = None,
+                      overflows: int | None = None, backlog_s: float | None = None) -> None:
+        with self._sources.lock:
+            c = self._sources.counters.setdefault(source, _SourceCounters())
+            if frames is not None:
+                c.frames = frames
+            if overflows is not None:
+                c.overflows = overflows
+            if backlog_s is not None:
+                c.backlog = backlog_s
+
+    # -- HTTP --
+    def serve(self, port: int, host: str = "127.0.0.1") -> int:
+        """Start /metrics on ``host:port`` (port 0 picks a free one); returns the port."""
+        try:
+            server, thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise ServiceUnavailable(f"cannot serve metrics on {host}:{port}: {exc.strerror}; "
+                                     "set [metrics] port to a free port or 0 to disable") from None
+        self._server, self._thread = server, thread
+        self.port = server.server_port
+        log.info("metrics on http://%s:%d/metrics", host, self.port)
+        return self.port
+
+    def close(self) -> None:
+        server = self._server
+        if server is not None:
+            server.shutdown()  # type: ignore[attr-defined]
+            server.server_close()  # type: ignore[attr-defined]
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
