@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from genrecast.daemon.audio.decode import read_audio
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.cli.demo import DEMO_AUDIO
 from genrecast.daemon.dsp.chain import audio_to_windows
+from genrecast.daemon.model.classifier import Classifier
 from genrecast.models import default_model_path
 
 

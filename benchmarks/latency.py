@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.audio.sources.file import FileSource
 from genrecast.daemon.cli.demo import DEMO_AUDIO
 from genrecast.daemon.dsp.resample import StreamingResampler
 from genrecast.daemon.engine.daemon import Daemon
+from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.settings import PublishSettings, Settings, SourceSettings
-from genrecast.daemon.audio.sources.file import FileSource
 from genrecast.models import default_model_path
 
 SUBSCRIBER = r"""

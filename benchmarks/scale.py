@@ -256,8 +256,8 @@ def search(start: int, limit: int, seconds: float, hop_s: float, model: Path,
 def raw_costs(model: Path, n_windows: int, seconds: float) -> dict[str, float]:
     """The same work without the daemon: one batched LiteRT invoke of ``n_windows`` windows, and
     resampling ``seconds`` of 48 kHz audio per stream in 1-s calls (µs per window / stream-s)."""
-    from genrecast.daemon.model.classifier import Classifier
     from genrecast.daemon.dsp.resample import StreamingResampler
+    from genrecast.daemon.model.classifier import Classifier
 
     clf = Classifier(model, try_gpu=False)
     x = np.random.default_rng(0).normal(0, 0.1, (n_windows, clf.card.window_samples))

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 from genrecast.daemon.audio.ring import Ring
-from genrecast.daemon.settings import SourceSettings
 from genrecast.daemon.audio.sources.base import RING_SECONDS, Source
+from genrecast.daemon.settings import SourceSettings
 
 RATE_HZ = 48_000
 BLOCK_FRAMES = 1024  # ~21 ms: a typical PortAudio / ffmpeg pipe block at 48 kHz

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = REPO / "tests" / "daemon" / "data" / "tone.tflite"
+MODEL = REPO / "tests" / "support" / "data" / "tone.tflite"
 RATE_HZ = 8_000
 CHUNK_S = 0.05
 

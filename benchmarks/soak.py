@@ -39,8 +39,10 @@ import soundfile as sf
 import zmq
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from faults.harness import (  # noqa: E402
+sys.path.insert(0, str(REPO))  # the tests' fault helpers, as tests.support.faults
+from genrecast.daemon.wire.events import decode  # noqa: E402
+
+from tests.support.faults import (  # noqa: E402
     TONE_MODEL,
     PrivatePulse,
     Radio,
@@ -54,7 +56,6 @@ from faults.harness import (  # noqa: E402
     unplug_null_sink,
     wait_for,
 )
-from genrecast.daemon.wire.events import decode  # noqa: E402
 
 SAMPLE_EVERY_S = 5.0
 RSS_LIMIT_MB = 5.0

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from genrecast.daemon.errors import DataError, InputNotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from genrecast.daemon.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

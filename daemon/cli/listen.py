@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, TextIO
 
 import zmq
-
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.wire.events import KINDS, TOPIC_PREFIX, decode
 

@@ -13,7 +13,6 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
-
 from genrecast.daemon import __version__
 from genrecast.daemon.cli import daemon_commands, service_commands
 from genrecast.daemon.errors import EXIT_SOFTWARE, UserError

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from genrecast.daemon.errors import ServiceUnavailable
 from genrecast.daemon.offline.classify import Timeline
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-
 from genrecast.daemon.errors import UserError
 
 log = logging.getLogger(__name__)

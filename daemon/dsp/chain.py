@@ -7,7 +7,6 @@ same classes once per file (``audio_to_windows``). Both give bit-identical windo
 from __future__ import annotations
 
 import numpy as np
-
 from genrecast.daemon.audio.decode import downmix
 from genrecast.daemon.dsp.normalise import Normalisation
 from genrecast.daemon.dsp.resample import StreamingResampler

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from genrecast.daemon.errors import ModelError
 
 METHODS = ("none", "rms")

@@ -21,7 +21,6 @@ from functools import lru_cache
 from math import gcd
 
 import numpy as np
-
 from genrecast.daemon.errors import UserError
 
 log = logging.getLogger(__name__)

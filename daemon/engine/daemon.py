@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
+from genrecast.daemon.audio.sources import Source, make_source
+from genrecast.daemon.engine.smoothing import Decision
+from genrecast.daemon.engine.source_pipeline import DueWindow, SourceCounters, SourcePipeline
+from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
+from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.worker import ClassifyWorker
-from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
-from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, utc_iso
-from genrecast.daemon.engine.source_pipeline import DueWindow, SourceCounters, SourcePipeline
-from genrecast.daemon.wire.publisher import Publisher
 from genrecast.daemon.settings import Settings
-from genrecast.daemon.engine.smoothing import Decision
-from genrecast.daemon.audio.sources import Source, make_source
-from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
+from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, utc_iso
+from genrecast.daemon.wire.publisher import Publisher
 
 log = logging.getLogger(__name__)
 

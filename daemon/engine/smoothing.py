@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from genrecast.daemon.wire.events import SILENCE
 from genrecast.daemon.settings import DecisionSettings
+from genrecast.daemon.wire.events import SILENCE
 
 RMS_FLOOR = 1e-10  # avoids log(0) for digital silence (-200 dBFS)
 

@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
-from genrecast.daemon.dsp.chain import SourceDSP
-from genrecast.daemon.model.card import ModelCard
 from genrecast.daemon.audio.ring import Ring
-from genrecast.daemon.settings import DecisionSettings
-from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
 from genrecast.daemon.audio.sources.base import Source
+from genrecast.daemon.dsp.chain import SourceDSP
+from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
+from genrecast.daemon.model.card import ModelCard
+from genrecast.daemon.settings import DecisionSettings
 
 
 @dataclass

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from genrecast.daemon.errors import UserError
 from genrecast.daemon.audio.sources.base import Source
+from genrecast.daemon.errors import UserError
 
 log = logging.getLogger(__name__)
 

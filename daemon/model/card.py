@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genrecast.daemon.errors import ModelError
 from genrecast.daemon.dsp.normalise import Normalisation
+from genrecast.daemon.errors import ModelError
 
 CARD_SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("labels", "sample_rate_hz", "window_samples", "normalisation", "model_sha256")

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from genrecast.daemon.errors import ModelError
 from genrecast.daemon.model.card import ModelCard, load_card
 from genrecast.daemon.model.probe import probe_model

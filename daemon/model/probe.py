@@ -75,7 +75,6 @@ def probe_model(model_path: str | Path, window_samples: int, n_labels: int,
 
 def _probe(model_path: str, window_samples: int, content: bytes | None) -> dict[str, object]:
     import numpy as np
-
     from genrecast.daemon.model.classifier import _interpreter_class
 
     try:

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from genrecast.daemon.audio.decode import read_audio
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.dsp.chain import audio_to_windows
-from genrecast.daemon.settings import DecisionSettings
 from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
+from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.settings import DecisionSettings
 
 
 @dataclass

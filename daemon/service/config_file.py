@@ -31,8 +31,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.errors import ConfigError
+from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.settings import (
     ControlSettings,
     DecisionSettings,

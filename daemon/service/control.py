@@ -22,9 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-
-from genrecast.daemon.wire.binding import bind, ipc_path
 from genrecast.daemon.errors import ServiceUnavailable, UserError
+from genrecast.daemon.wire.binding import bind, ipc_path
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from genrecast.daemon.errors import ServiceUnavailable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from genrecast.daemon.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -29,18 +29,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zmq
-
-from genrecast.daemon.service.control import ControlServer
-from genrecast.daemon.wire.curve_auth import CurveServer
 from genrecast.daemon.errors import UserError
+from genrecast.daemon.service.control import ControlServer
 from genrecast.daemon.service.metrics import Metrics
 from genrecast.daemon.service.notify import Notifier
+from genrecast.daemon.wire.curve_auth import CurveServer
 
 if TYPE_CHECKING:
-    from genrecast.daemon.engine.source_pipeline import DueWindow
     from genrecast.daemon.engine.daemon import Daemon
-    from genrecast.daemon.settings import Settings
     from genrecast.daemon.engine.smoothing import Decision
+    from genrecast.daemon.engine.source_pipeline import DueWindow
+    from genrecast.daemon.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ import socket
 from pathlib import Path
 
 import zmq
-
 from genrecast.daemon.errors import ConfigError, ServiceUnavailable
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import zmq
 import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
-
 from genrecast.daemon.errors import ConfigError, UserError
+from zmq.auth.thread import ThreadAuthenticator
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ import threading
 from dataclasses import dataclass
 
 import zmq
-
-from genrecast.daemon.wire.curve_auth import CurveServer
 from genrecast.daemon.wire.binding import bind
+from genrecast.daemon.wire.curve_auth import CurveServer
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
-
-from genrecast.daemon.wire.binding import bind, ipc_path
 from genrecast.daemon.errors import ConfigError
-from genrecast.daemon.wire.events import encode
 from genrecast.daemon.settings import PublishSettings
+from genrecast.daemon.wire.binding import bind, ipc_path
+from genrecast.daemon.wire.events import encode
 
 log = logging.getLogger(__name__)
 

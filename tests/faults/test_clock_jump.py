@@ -20,7 +20,7 @@ import soundfile as sf
 from genrecast.daemon.engine.daemon import Daemon
 from genrecast.daemon.settings import DecisionSettings, PublishSettings, Settings, SourceSettings
 
-from .harness import TONE_MODEL
+from tests.support.faults import TONE_MODEL
 
 HOP_S = 0.25
 JUMPS_S = ((3.5, 3600.0), (5.0, -3600.0), (6.5, 0.0))  # (after s, offset); 1st window at 3 s

@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 import zmq
 
-from .harness import (
+from tests.support.faults import (
     TONE_MODEL,
     Listener,
     PrivatePulse,

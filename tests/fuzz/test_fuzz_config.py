@@ -11,18 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.service.config_file import load_settings
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA
-from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.settings import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.common import REPO
+
 from .conftest import budget
 from .mutate import mutate
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "tests" / "daemon" / "data" / "tone.tflite"
+MODEL = REPO / "tests" / "support" / "data" / "tone.tflite"
 SEEDS = [
     (REPO / "systemd" / "genrecast.toml").read_bytes(),
     f"""[model]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import zmq
-from genrecast.daemon.service.control import COMMANDS, ControlServer, handle_request, request
 from genrecast.daemon.errors import UserError
+from genrecast.daemon.service.control import COMMANDS, ControlServer, handle_request, request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,21 +11,22 @@ error is raised exactly when the input deserves it.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from genrecast.daemon.audio.decode import MAX_ABS_SAMPLE
-from genrecast.daemon.model.classifier import Classifier
-from genrecast.daemon.dsp.chain import SourceDSP
-from genrecast.daemon.errors import DataError
-from genrecast.daemon.settings import DecisionSettings
-from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
 from genrecast.daemon.audio.sources.pcm import PcmDecoder
+from genrecast.daemon.dsp.chain import SourceDSP
+from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
+from genrecast.daemon.errors import DataError
+from genrecast.daemon.model.classifier import Classifier
+from genrecast.daemon.settings import DecisionSettings
+
+from tests.support.common import TONE_MODEL
 
 from .conftest import budget
 
-MODEL = Path(__file__).resolve().parents[2] / "tests" / "daemon" / "data" / "tone.tflite"
+MODEL = TONE_MODEL
 RATES_HZ = (8_000, 11_025, 16_000, 22_050, 44_100, 48_000, 96_000, 192_000)
 SIGNALS = ("noise", "square", "dc", "denormal", "silence", "extreme", "nan", "inf")
 

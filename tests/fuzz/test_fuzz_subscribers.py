@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import zmq
+from genrecast.daemon.settings import PublishSettings
 from genrecast.daemon.wire.events import decode
 from genrecast.daemon.wire.publisher import Publisher
-from genrecast.daemon.settings import PublishSettings
 
 from .conftest import budget
 

@@ -14,15 +14,16 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.errors import ModelError
 from genrecast.daemon.model.card import card_path_for, file_sha256, load_card
+from genrecast.daemon.model.classifier import Classifier
+
+from tests.support.common import REPO
 
 from .conftest import budget
 from .mutate import mutate
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "daemon" / "data"
+DATA = REPO / "tests" / "support" / "data"
 TONE = DATA / "tone.tflite"
 OTHER = REPO / "models" / "default.tflite"
 

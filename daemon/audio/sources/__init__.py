@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from genrecast.daemon.settings import SourceSettings
 from genrecast.daemon.audio.sources.base import Source
+from genrecast.daemon.settings import SourceSettings
 
 
 def make_source(settings: SourceSettings, wake: threading.Event) -> Source:

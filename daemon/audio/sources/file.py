@@ -6,8 +6,8 @@ import threading
 import time
 
 from genrecast.daemon.audio.decode import iter_audio_blocks
-from genrecast.daemon.settings import SourceSettings
 from genrecast.daemon.audio.sources.base import ThreadSource
+from genrecast.daemon.settings import SourceSettings
 
 FILE_BLOCK_FRAMES = 1024  # ~21 ms at 48 kHz: fine pacing, cheap enough
 

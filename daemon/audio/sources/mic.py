@@ -11,9 +11,9 @@ import logging
 import threading
 from typing import Any
 
+from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
 from genrecast.daemon.settings import SourceSettings
-from genrecast.daemon.audio.sources.base import Source
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,10 @@ import threading
 from typing import IO, Any
 
 import numpy as np
-
 from genrecast.daemon.audio.decode import MAX_ABS_SAMPLE
+from genrecast.daemon.audio.sources.base import ThreadSource
 from genrecast.daemon.errors import ConfigError, DataError
 from genrecast.daemon.settings import PCM_FORMATS, SourceSettings
-from genrecast.daemon.audio.sources.base import ThreadSource
 
 READ_BYTES = 16_384
 _DTYPES: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}

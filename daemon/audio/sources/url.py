@@ -9,10 +9,10 @@ import subprocess
 import threading
 import time
 
-from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
-from genrecast.daemon.settings import SourceSettings
 from genrecast.daemon.audio.sources.base import ThreadSource
 from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
+from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
+from genrecast.daemon.settings import SourceSettings
 
 log = logging.getLogger(__name__)
 
