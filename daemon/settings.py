@@ -126,6 +126,66 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class MqttSettings:
+    """MQTT output with Home Assistant discovery (off unless ``url`` is set)."""
+
+    url: str = ""
+    """``mqtt://HOST[:PORT]`` (1883) or ``mqtts://HOST[:PORT]`` (TLS, 8883); empty = off."""
+    username: str = ""
+    """Login name at the broker (empty: anonymous)."""
+    password: str = field(default="", repr=False)
+    """The password itself, read from ``password_file`` (or given in the file as ``password``)."""
+    client_id: str = ""
+    """MQTT client id; empty = ``genrecast-<hostname>``. Also the Home Assistant node id, so the
+    entities' unique ids stay the same across restarts."""
+    topic_prefix: str = "genrecast"
+    """State topics are ``<topic_prefix>/<source>/<entity>``."""
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix; empty = no discovery messages."""
+    predictions: bool = False
+    """Also publish every window's prediction (``<topic_prefix>/<source>/prediction``)."""
+    ca_file: str = ""
+    """CA bundle for ``mqtts://`` (empty: the system's trusted CAs)."""
+    keepalive_s: int = 30
+    """Seconds between MQTT pings; the broker declares the daemon dead (last will) after 1.5×."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("mqtts://")
+
+    @property
+    def host(self) -> str:
+        return self._host_port()[0]
+
+    @property
+    def port(self) -> int:
+        return self._host_port()[1]
+
+    def _host_port(self) -> tuple[str, int]:
+        rest = self.url.partition("://")[2].rstrip("/")
+        default = 8883 if self.tls else 1883
+        if rest.startswith("["):  # [::1]:1883
+            host, _, tail = rest[1:].partition("]")
+            return host, int(tail[1:]) if tail.startswith(":") and tail[1:].isdigit() else default
+        host, sep, port = rest.rpartition(":")
+        if sep and port.isdigit():
+            return host, int(port)
+        return rest, default
+
+    @property
+    def resolved_client_id(self) -> str:
+        if self.client_id:
+            return self.client_id
+        import socket
+
+        return f"genrecast-{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``genrecast run`` needs."""
 
@@ -137,6 +197,7 @@ class Settings:
     publish: PublishSettings = field(default_factory=PublishSettings)
     control: ControlSettings = field(default_factory=ControlSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
     num_threads: int = 1
     """Threads for the LiteRT interpreter."""
     config_path: Path | None = None

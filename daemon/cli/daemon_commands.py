@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
         startup_grace: Annotated[float, typer.Option(
             "--startup-grace", help="Seconds to wait after binding before reading the sources, so "
             "subscribers already connecting receive every event.")] = 0.0,
+        mqtt: Annotated[str, typer.Option(
+            "--mqtt", help="Also publish to this MQTT broker with Home Assistant discovery: "
+            "mqtt://HOST:PORT or mqtts://HOST:PORT (a login goes in the file's [mqtt] table, "
+            "never on the command line).")] = "",
     ) -> None:
         """Listen to the sources, classify every window, publish events over ZeroMQ (Ctrl-C stops)."""
         from dataclasses import replace
@@ -130,6 +134,7 @@ def register(app: typer.Typer) -> None:
             "publish.heartbeat_s": given("heartbeat", heartbeat),
             "publish.high_water_mark": given("hwm", hwm),
             "publish.startup_grace_s": given("startup_grace", startup_grace),
+            "mqtt.url": given("mqtt", mqtt),
             "decisions.hop_s": given("hop", hop),
             "decisions.smooth_windows": given("smooth", smooth),
             "decisions.threshold": given("threshold", threshold),

@@ -84,6 +84,8 @@ class Daemon:
         self.on_window: list[Callable[[DueWindow, np.ndarray, float, Decision], None]] = []
         self.on_event: list[Callable[[str, dict[str, Any], bool], None]] = []
         self.on_tick: list[Callable[[Daemon], None]] = []
+        # Extra fields for every heartbeat event (e.g. an output's connection state).
+        self.heartbeat_fields: list[Callable[[], dict[str, Any]]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
         self.socket_setup: list[Callable[[Any], None]] = []
         self.supervisor = Supervisor(self._status)
@@ -371,4 +373,6 @@ class Daemon:
             uptime_s=round(now - self.started_mono, 3), backend=self.backend,
             sources={name: c.as_dict() for name, c in self.counters.items()},
         )
+        for fields in self.heartbeat_fields:
+            event.update(fields())
         self._publish(topic, event)

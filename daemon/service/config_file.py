@@ -12,6 +12,8 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
     [control]    endpoint
     [metrics]    port, host
+    [mqtt]       url, username, password | password_file, client_id, topic_prefix,
+                 discovery_prefix, predictions, ca_file, keepalive_s
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
 
 Overrides use the same dotted keys (``{"decisions.hop_s": 0.25, "sources": ["mic"]}``); a value
@@ -25,6 +27,7 @@ import difflib
 import grp
 import ipaddress
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -37,6 +40,7 @@ from genrecast.daemon.settings import (
     ControlSettings,
     DecisionSettings,
     MetricsSettings,
+    MqttSettings,
     PublishSettings,
     Settings,
     SourceSettings,
@@ -293,6 +297,67 @@ def _metrics(rep: _Reporter, table: dict[str, Any]) -> MetricsSettings:
     return MetricsSettings(**table)
 
 
+_HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
+
+
+def _mqtt_topic(rep: _Reporter, key: str, value: str, *, may_be_empty: bool) -> None:
+    if not value and may_be_empty:
+        return
+    if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
+        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix",
+                       'use letters, digits and "/" without + or # and without a leading or '
+                       'trailing "/", e.g. "genrecast"')
+
+
+def _mqtt(rep: _Reporter, table: dict[str, Any], base: Path | None) -> MqttSettings:
+    values = dict(table)
+    url = values.get("url", "")
+    if not url:
+        if values:
+            raise rep.fail("mqtt.url", "the [mqtt] table has no url",
+                           'set url = "mqtt://HOST:1883" (or remove the table: MQTT stays off)')
+        return MqttSettings()
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("mqtt", "mqtts"):
+        raise rep.fail("mqtt.url", f"unsupported broker URL {url!r}",
+                       "use mqtt://HOST:PORT (or mqtts://HOST:PORT for TLS)")
+    if "@" in rest:
+        raise rep.fail("mqtt.url", "the URL carries a login", "remove it from the URL and set "
+                       "[mqtt] username and password_file (never a password on the command line)")
+    match = _HOST_PORT_RE.fullmatch(rest.rstrip("/"))
+    if match is None or match.group(2) and not 0 < int(match.group(2)) < 65536:
+        raise rep.fail("mqtt.url", f"{url!r} needs a host and an optional port 1-65535",
+                       "e.g. mqtt://127.0.0.1:1883")
+    if "password" in values and "password_file" in values:
+        raise rep.fail("mqtt.password", "both password and password_file are set",
+                       "keep password_file (a systemd credential) and remove password")
+    if "password_file" in values:
+        path = _resolve_path(values.pop("password_file"), base)
+        try:
+            values["password"] = path.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise rep.fail("mqtt.password_file", f"cannot read {path} ({exc.strerror})",
+                           "point it at a readable file holding the password (e.g. "
+                           "LoadCredential=mqtt_password:/etc/genrecast/mqtt_password and "
+                           "/run/credentials/genrecast.service/mqtt_password)") from None
+        if not values["password"]:
+            raise rep.fail("mqtt.password_file", f"{path} is empty", "write the password into it")
+    if values.get("password") and not values.get("username"):
+        raise rep.fail("mqtt.username", "a password without a username",
+                       'set username = "..." as well')
+    if values.get("ca_file"):
+        ca = _resolve_path(values["ca_file"], base)
+        if not ca.is_file():
+            raise rep.fail("mqtt.ca_file", f"{ca} does not exist",
+                           "point it at a PEM CA bundle or remove it (system CAs)")
+        values["ca_file"] = str(ca)
+    _mqtt_topic(rep, "mqtt.topic_prefix", values.get("topic_prefix", "genrecast"),
+                may_be_empty=False)
+    _mqtt_topic(rep, "mqtt.discovery_prefix", values.get("discovery_prefix", "homeassistant"),
+                may_be_empty=True)
+    return MqttSettings(**values)
+
+
 def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
            default_model: Callable[[], Path] | None) -> tuple[Path, int]:
     threads = int(table.get("threads", 1))
@@ -356,6 +421,8 @@ def load_settings(path: Path | str | None = None,
                     loopback_only=True)
     control = ControlSettings(**merged["control"])
     metrics = _metrics(rep, merged["metrics"])
+    mqtt = _mqtt(rep, merged["mqtt"], base)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
-                    publish=publish, control=control, metrics=metrics, num_threads=threads,
+                    publish=publish, control=control, metrics=metrics, mqtt=mqtt,
+                    num_threads=threads,
                     config_path=config_path.resolve() if config_path else None)

@@ -92,6 +92,18 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "port": (_number(0, 65535, integer=True), "9464"),
         "host": (_string(), '"127.0.0.1"'),
     },
+    "mqtt": {
+        "url": (_string(), '"mqtt://127.0.0.1:1883"'),
+        "username": (_string(), '"genrecast"'),
+        "password": (_string(), '"..." (better: password_file)'),
+        "password_file": (_string(), '"/run/credentials/genrecast.service/mqtt_password"'),
+        "client_id": (_string(), '"genrecast-kitchen"'),
+        "topic_prefix": (_string(), '"genrecast"'),
+        "discovery_prefix": (_string(), '"homeassistant"'),
+        "predictions": (_boolean, "false"),
+        "ca_file": (_string(), '"/etc/ssl/certs/ca-certificates.crt"'),
+        "keepalive_s": (_number(5, 3600, integer=True), "30"),
+    },
     "security": {
         "ipc_mode": (_mode, "0o660"),
         "ipc_group": (_string(), '"genrecast"'),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from genrecast.daemon.errors import ServiceUnavailable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -20,6 +21,7 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
+MQTT_STATES = ("connecting", "connected", "disconnected", "refused")
 SOURCE_STATES = ("starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
 INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -55,6 +57,33 @@ class _SourceCollector(Collector):
         yield backlog
 
 
+class _MqttCollector(Collector):
+    """The MQTT output's counters, read at scrape time (the output keeps them)."""
+
+    def __init__(self) -> None:
+        self.snapshot: Callable[[], dict[str, Any]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.snapshot is None:
+            return
+        s = self.snapshot()
+        yield CounterMetricFamily("genrecast_mqtt_connects", "Successful connections to the "
+                                  "MQTT broker", value=s["connects"])
+        yield CounterMetricFamily("genrecast_mqtt_messages_published",
+                                  "MQTT messages handed to the broker connection",
+                                  value=s["published"])
+        yield CounterMetricFamily("genrecast_mqtt_messages_dropped",
+                                  "MQTT messages or events not sent (broker down, queue full)",
+                                  value=s["dropped"])
+        state = GaugeMetricFamily("genrecast_mqtt_state", "1 for the MQTT connection's state",
+                                  labels=["state"])
+        for name in MQTT_STATES:
+            state.add_metric([name], 1.0 if s["state"] == name else 0.0)
+        yield state
+        yield GaugeMetricFamily("genrecast_mqtt_connected", "1 while connected to the broker",
+                                value=1.0 if s["state"] == "connected" else 0.0)
+
+
 class Metrics:
     """All genrecast metrics in one private registry; ``serve()`` exposes them over HTTP."""
 
@@ -83,6 +112,8 @@ class Metrics:
         self.ready = Gauge("genrecast_ready", "1 once every source delivers audio", registry=r)
         self._sources = _SourceCollector()
         r.register(self._sources)
+        self._mqtt = _MqttCollector()
+        r.register(self._mqtt)
         self._server: object | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -108,6 +139,10 @@ class Metrics:
         for s in SOURCE_STATES if state in SOURCE_STATES else (*SOURCE_STATES, state):
             self.state.labels(source, s).set(1.0 if s == state else 0.0)
         self.transitions.labels(source, state).inc()
+
+    def watch_mqtt(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+        """Export the MQTT output's state and counters (``snapshot()`` at every scrape)."""
+        self._mqtt.snapshot = snapshot
 
     def reload(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "rejected").inc()

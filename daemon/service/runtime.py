@@ -33,6 +33,7 @@ from genrecast.daemon.errors import UserError
 from genrecast.daemon.service.control import ControlServer
 from genrecast.daemon.service.metrics import Metrics
 from genrecast.daemon.service.notify import Notifier
+from genrecast.daemon.service.outputs import attach_mqtt
 from genrecast.daemon.wire.curve_auth import CurveServer
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class ServiceRuntime:
         daemon.on_window.append(self._on_window)
         daemon.on_event.append(self._on_event)
         daemon.on_tick.append(self._on_tick)
+        self.mqtt = attach_mqtt(daemon, self.metrics)  # None unless [mqtt] url is set
 
     # -- setup / teardown ------------------------------------------------------------------
 
@@ -95,8 +97,12 @@ class ServiceRuntime:
                 self.handlers(), ipc_mode=self.settings.publish.ipc_mode,
                 ipc_group=self.settings.publish.ipc_group).start()
             log.info("control socket on %s", self.control.endpoint)
+        if self.mqtt is not None:
+            self.mqtt.start()  # connects in the background: a broker that is down is no error
 
     def close(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.close()  # the final "stopped" states, then availability offline
         if self.control is not None:
             self.control.stop()
             self.control = None

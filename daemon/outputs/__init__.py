@@ -1,0 +1,1 @@
+"""Outputs that consume the daemon's decided events (MQTT, ...), attached as peers to its hooks."""

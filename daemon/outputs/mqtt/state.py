@@ -1,0 +1,116 @@
+"""What Home Assistant should show for each source, built from the daemon's events.
+
+``SourceView.apply(event)`` updates the view and returns nothing; ``due(now)`` returns the
+entities whose payload changed since they were last sent (retained state, sent on change, not
+on every window). The input level and the confidence move a little on every window, so they are
+rounded (1 dB, 1 %) and sent at most every ``TELEMETRY_INTERVAL_S``; the genre, music on/off,
+the source's state and the title go out at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from genrecast.daemon.outputs.mqtt.topics import CONFIDENCE, GENRE, LEVEL, MUSIC, STATE, TITLE
+
+TELEMETRY_INTERVAL_S = 5.0
+THROTTLED = (LEVEL, CONFIDENCE)
+SILENCE = "silence"
+UNKNOWN = "None"  # Home Assistant shows the rendered string "None" as "unknown"
+TITLE_MAX_CHARS = 255  # Home Assistant's limit for a state
+
+
+@dataclass
+class SourceView:
+    name: str
+    entities: tuple[str, ...]
+    genre: dict[str, Any] = field(default_factory=lambda: {"genre": None})
+    confidence_pct: int | None = None
+    level_db: int | None = None
+    music: bool | None = None
+    state: str | None = None
+    title: dict[str, Any] = field(default_factory=lambda: {"title": None})
+    sent: dict[str, str] = field(default_factory=dict)  # entity → payload last sent
+    sent_at: dict[str, float] = field(default_factory=dict)  # entity → monotonic seconds
+
+    # -- events in --------------------------------------------------------------------------
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind == "prediction":
+            self.level_db = round(event["rms_dbfs"])
+            genre = event.get("genre")
+            smoothed = event.get("smoothed") or {}
+            if genre in smoothed:
+                self.confidence_pct = round(100 * smoothed[genre])
+            self._title(event)
+        elif kind == "genre":
+            self.genre = {"genre": event["genre"], "confidence": event["confidence"],
+                          "previous": event.get("previous"), "since_utc": event.get("at_utc"),
+                          "model_id": event.get("model_id")}
+            if "stream_title" in event:
+                self.genre["stream_title"] = event["stream_title"]
+            self.music = event["genre"] != SILENCE
+            self.confidence_pct = round(100 * event["confidence"])
+            self._title(event)
+        elif kind == "track":
+            self._set_title(event.get("title"), event.get("at_utc"))
+        elif kind == "status" and "state" in event:
+            self.state = event["state"]
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+
+    def _title(self, event: dict[str, Any]) -> None:
+        if "stream_title" in event:  # absent: the stream says nothing (or no ICY support)
+            self._set_title(event["stream_title"], event.get("end_utc") or event.get("at_utc"))
+
+    def _set_title(self, title: str | None, at_utc: str | None) -> None:
+        title = title[:TITLE_MAX_CHARS] if title else None
+        if title != self.title.get("title"):
+            self.title = {"title": title, "since_utc": at_utc}
+
+    # -- payloads out -------------------------------------------------------------------------
+
+    def payload(self, entity: str) -> str:
+        if entity == GENRE:
+            return json.dumps(self.genre, separators=(",", ":"))
+        if entity == TITLE:
+            return json.dumps(self.title, separators=(",", ":"))
+        if entity == CONFIDENCE:
+            return UNKNOWN if self.confidence_pct is None else str(self.confidence_pct)
+        if entity == LEVEL:
+            return UNKNOWN if self.level_db is None else str(self.level_db)
+        if entity == MUSIC:
+            return UNKNOWN if self.music is None else ("ON" if self.music else "OFF")
+        if entity == STATE:
+            return UNKNOWN if self.state is None else self.state
+        raise KeyError(entity)
+
+    def due(self, now_s: float) -> list[tuple[str, str]]:
+        """(entity, payload) that changed and may be sent now; marks them sent."""
+        out = []
+        for entity in self.entities:
+            payload = self.payload(entity)
+            if self.sent.get(entity) == payload:
+                continue
+            if (entity in THROTTLED and entity in self.sent
+                    and now_s - self.sent_at.get(entity, -1e9) < TELEMETRY_INTERVAL_S):
+                continue  # sent later, by next_due
+            self.sent[entity] = payload
+            self.sent_at[entity] = now_s
+            out.append((entity, payload))
+        return out
+
+    def next_due_s(self) -> float | None:
+        """When a held-back throttled change may go out (monotonic seconds), if one waits."""
+        times = [self.sent_at[e] + TELEMETRY_INTERVAL_S for e in THROTTLED
+                 if e in self.entities and e in self.sent and self.sent[e] != self.payload(e)]
+        return min(times) if times else None
+
+    def everything(self, now_s: float) -> list[tuple[str, str]]:
+        """Every entity's current payload (after a reconnect or a Home Assistant restart)."""
+        self.sent.clear()
+        return self.due(now_s)

@@ -1,0 +1,49 @@
+"""Builds the outputs the settings ask for (MQTT) and attaches them to the daemon's hooks.
+
+Each output reports its connection state as a status event for the whole daemon (source ``*``,
+``spec`` = the output's name, the state in a field named after it), in every heartbeat, and in
+the metrics. Those events are queued into the daemon's loop, like every publish.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from genrecast.daemon.service.metrics import Metrics
+
+if TYPE_CHECKING:
+    from genrecast.daemon.engine.daemon import Daemon
+    from genrecast.daemon.outputs.mqtt.output import MqttOutput, MqttStatus
+
+DAEMON_SOURCE = "*"
+
+
+def attach_mqtt(daemon: Daemon, metrics: Metrics) -> MqttOutput | None:
+    """The MQTT output if ``[mqtt] url`` is set (not started yet), else None."""
+    settings = daemon.settings.mqtt
+    if not settings.enabled:
+        return None
+    from genrecast.daemon.outputs.mqtt.output import MqttOutput
+
+    output = MqttOutput(settings, daemon.settings.sources)
+    daemon.on_event.append(output.on_event)
+    daemon.on_status.append(output.on_status)
+    daemon.heartbeat_fields.append(lambda: {"mqtt": output.status.as_dict()})
+    metrics.watch_mqtt(output.status.as_dict)
+
+    def changed(status: MqttStatus) -> None:  # on the MQTT thread: hand over to the loop
+        fields = status.as_dict()
+        daemon.call_in_loop(lambda: _publish_status(daemon, fields))
+
+    output.on_change.append(changed)
+    return output
+
+
+def _publish_status(daemon: Daemon, mqtt: dict[str, Any]) -> None:
+    if not hasattr(daemon, "events") or daemon.publisher is None or daemon.publisher.socket.closed:
+        return
+    topic, event = daemon.events.make(
+        "status", DAEMON_SOURCE, time.time(), state="running", previous_state="running",
+        detail=f"mqtt: {mqtt['detail']}"[:500], spec="mqtt", backend=daemon.backend, mqtt=mqtt)
+    daemon._publish(topic, event)  # noqa: SLF001 - the loop's own publish path
