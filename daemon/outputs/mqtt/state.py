@@ -3,7 +3,8 @@
 ``SourceView.apply(event)`` updates the view and returns nothing; ``due(now)`` returns the
 entities whose payload changed since they were last sent (retained state, sent on change, not
 on every window). The input level and the confidence move a little on every window, so they are
-rounded (1 dB, 1 %) and sent at most every ``TELEMETRY_INTERVAL_S``; the genre, music on/off,
+rounded (1 dB, 1 %) and sent at most every ``TELEMETRY_INTERVAL_S`` (the first known value at
+once); the genre, music on/off,
 the source's state and the title go out at once.
 """
 
@@ -96,7 +97,7 @@ class SourceView:
             payload = self.payload(entity)
             if self.sent.get(entity) == payload:
                 continue
-            if (entity in THROTTLED and entity in self.sent
+            if (entity in THROTTLED and self.sent.get(entity, UNKNOWN) != UNKNOWN
                     and now_s - self.sent_at.get(entity, -1e9) < TELEMETRY_INTERVAL_S):
                 continue  # sent later, by next_due
             self.sent[entity] = payload
@@ -107,7 +108,8 @@ class SourceView:
     def next_due_s(self) -> float | None:
         """When a held-back throttled change may go out (monotonic seconds), if one waits."""
         times = [self.sent_at[e] + TELEMETRY_INTERVAL_S for e in THROTTLED
-                 if e in self.entities and e in self.sent and self.sent[e] != self.payload(e)]
+                 if e in self.entities and self.sent.get(e, UNKNOWN) != UNKNOWN
+                 and self.sent[e] != self.payload(e)]
         return min(times) if times else None
 
     def everything(self, now_s: float) -> list[tuple[str, str]]:
