@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_EVENTS = 20_000  # events waiting for the MQTT thread before new ones are dropped
 IDLE_WAKE_S = 1.0
-STOP_TIMEOUT_S = 3.0
+STOP_TIMEOUT_S = 1.5  # a stop must stay within the daemon's 2-s promise
 _STOP = ("stop",)
 
 
@@ -69,6 +69,7 @@ class MqttOutput:
         self.on_change: list[Callable[[MqttStatus], None]] = []
         """Called on the MQTT thread when the connection state changes."""
         self._last_logged: tuple[str, str] | None = None
+        self._held: set[str] = set()  # sources with a throttled change waiting (level, confidence)
         self._thread = threading.Thread(target=self._run, name="genrecast-mqtt", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -129,7 +130,7 @@ class MqttOutput:
     def _wait_s(self) -> float:
         if not self.connection.connected:
             return IDLE_WAKE_S
-        due = [t for v in self.views.values() if (t := v.next_due_s()) is not None]
+        due = [t for name in self._held if (t := self.views[name].next_due_s()) is not None]
         return max(0.0, min(due) - time.monotonic()) if due else IDLE_WAKE_S
 
     def _handle(self, item: tuple[Any, ...]) -> None:
@@ -151,9 +152,13 @@ class MqttOutput:
         elif what == "republish":
             log.info("mqtt: Home Assistant came online; republishing discovery and state")
             self._republish()
-        for view in self.views.values():  # throttled changes whose time has come
-            if view.next_due_s() is not None:
-                self._send_changes(view)
+        now = time.monotonic()
+        for name in list(self._held):  # throttled changes whose time has come
+            due = self.views[name].next_due_s()
+            if due is None:
+                self._held.discard(name)
+            elif due <= now:
+                self._send_changes(self.views[name])
 
     def _connection_changed(self, state: str, detail: str) -> None:
         if state == CONNECTED:
@@ -186,6 +191,10 @@ class MqttOutput:
             return  # the view keeps the latest values; a reconnect sends them all
         for entity, payload in view.due(time.monotonic()):
             self._send(self.topics.entity(view.name, entity), payload, retain=True)
+        if view.next_due_s() is None:
+            self._held.discard(view.name)
+        else:
+            self._held.add(view.name)
 
     def _send(self, topic: str, payload: str, *, retain: bool, qos: int = 1) -> None:
         if self.connection.publish(topic, payload, retain=retain, qos=qos):

@@ -23,6 +23,10 @@ UNKNOWN = "None"  # Home Assistant shows the rendered string "None" as "unknown"
 TITLE_MAX_CHARS = 255  # Home Assistant's limit for a state
 
 
+def _compact(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 @dataclass
 class SourceView:
     name: str
@@ -33,6 +37,8 @@ class SourceView:
     music: bool | None = None
     state: str | None = None
     title: dict[str, Any] = field(default_factory=lambda: {"title": None})
+    _genre_json: str = '{"genre":null}'
+    _title_json: str = '{"title":null}'
     sent: dict[str, str] = field(default_factory=dict)  # entity → payload last sent
     sent_at: dict[str, float] = field(default_factory=dict)  # entity → monotonic seconds
 
@@ -53,6 +59,7 @@ class SourceView:
                           "model_id": event.get("model_id")}
             if "stream_title" in event:
                 self.genre["stream_title"] = event["stream_title"]
+            self._genre_json = _compact(self.genre)
             self.music = event["genre"] != SILENCE
             self.confidence_pct = round(100 * event["confidence"])
             self._title(event)
@@ -72,14 +79,15 @@ class SourceView:
         title = title[:TITLE_MAX_CHARS] if title else None
         if title != self.title.get("title"):
             self.title = {"title": title, "since_utc": at_utc}
+            self._title_json = _compact(self.title)
 
     # -- payloads out -------------------------------------------------------------------------
 
     def payload(self, entity: str) -> str:
         if entity == GENRE:
-            return json.dumps(self.genre, separators=(",", ":"))
+            return self._genre_json
         if entity == TITLE:
-            return json.dumps(self.title, separators=(",", ":"))
+            return self._title_json
         if entity == CONFIDENCE:
             return UNKNOWN if self.confidence_pct is None else str(self.confidence_pct)
         if entity == LEVEL:
