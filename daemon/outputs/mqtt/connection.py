@@ -56,7 +56,11 @@ class Connection:
         self.connected = False
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=settings.resolved_client_id,
                              protocol=paho.MQTTv311, clean_session=True)
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        self._closing = False
+        paho_log = logging.getLogger(f"{__name__}.paho")
+        # paho 2.2 logs "Client is not connected" as an error on a clean disconnect.
+        paho_log.addFilter(lambda _record: not self._closing)
+        client.enable_logger(paho_log)
         client.suppress_exceptions = True  # a bug in a callback must not end paho's thread
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
@@ -95,6 +99,7 @@ class Connection:
                 info.wait_for_publish(CLOSE_TIMEOUT_S)
             except (RuntimeError, ValueError):  # the connection went away meanwhile
                 break
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
 

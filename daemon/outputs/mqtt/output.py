@@ -10,6 +10,7 @@ entity's current state.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import queue
@@ -69,7 +70,10 @@ class MqttOutput:
         self.on_change: list[Callable[[MqttStatus], None]] = []
         """Called on the MQTT thread when the connection state changes."""
         self._last_logged: tuple[str, str] | None = None
-        self._held: set[str] = set()  # sources with a throttled change waiting (level, confidence)
+        # Sources whose level/confidence change is held back, by when it may go out (a heap, so
+        # an event costs the same with 1 or 1000 sources).
+        self._held: list[tuple[float, str]] = []
+        self._held_names: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="genrecast-mqtt", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -130,8 +134,9 @@ class MqttOutput:
     def _wait_s(self) -> float:
         if not self.connection.connected:
             return IDLE_WAKE_S
-        due = [t for name in self._held if (t := self.views[name].next_due_s()) is not None]
-        return max(0.0, min(due) - time.monotonic()) if due else IDLE_WAKE_S
+        if not self._held:
+            return IDLE_WAKE_S
+        return min(IDLE_WAKE_S, max(0.0, self._held[0][0] - time.monotonic()))
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         what = item[0]
@@ -153,12 +158,10 @@ class MqttOutput:
             log.info("mqtt: Home Assistant came online; republishing discovery and state")
             self._republish()
         now = time.monotonic()
-        for name in list(self._held):  # throttled changes whose time has come
-            due = self.views[name].next_due_s()
-            if due is None:
-                self._held.discard(name)
-            elif due <= now:
-                self._send_changes(self.views[name])
+        while self._held and self._held[0][0] <= now and self.connection.connected:
+            _, name = heapq.heappop(self._held)  # throttled changes whose time has come
+            self._held_names.discard(name)
+            self._send_changes(self.views[name])
 
     def _connection_changed(self, state: str, detail: str) -> None:
         if state == CONNECTED:
@@ -177,26 +180,30 @@ class MqttOutput:
     def _republish(self) -> None:
         if not self.connection.connected:
             return
-        self._send(self.topics.availability, ONLINE, retain=True)
+        self._send(self.topics.availability, ONLINE, retain=True, qos=1)
         if self.settings.discovery_prefix:
             for topic, payload in discovery_messages(self.topics, self.sources):
-                self._send(topic, json.dumps(payload, separators=(",", ":")), retain=True)
+                self._send(topic, json.dumps(payload, separators=(",", ":")), retain=True, qos=0)
         now = time.monotonic()
         for view in self.views.values():
             for entity, payload in view.everything(now):
-                self._send(self.topics.entity(view.name, entity), payload, retain=True)
+                self._send(self.topics.entity(view.name, entity), payload, retain=True, qos=0)
 
     def _send_changes(self, view: SourceView) -> None:
         if not self.connection.connected:
             return  # the view keeps the latest values; a reconnect sends them all
         for entity, payload in view.due(time.monotonic()):
-            self._send(self.topics.entity(view.name, entity), payload, retain=True)
-        if view.next_due_s() is None:
-            self._held.discard(view.name)
-        else:
-            self._held.add(view.name)
+            self._send(self.topics.entity(view.name, entity), payload, retain=True, qos=0)
+        if view.name not in self._held_names:
+            due = view.next_due_s()
+            if due is not None:
+                heapq.heappush(self._held, (due, view.name))
+                self._held_names.add(view.name)
 
-    def _send(self, topic: str, payload: str, *, retain: bool, qos: int = 1) -> None:
+    def _send(self, topic: str, payload: str, *, retain: bool, qos: int) -> None:
+        """QoS 0 for discovery and state: a reconnect republishes all of it anyway, and QoS 1
+        would bound a 1000-source discovery burst by paho's in-flight queue. Availability is
+        QoS 1 (like the last will)."""
         if self.connection.publish(topic, payload, retain=retain, qos=qos):
             self.status.published += 1
         else:
