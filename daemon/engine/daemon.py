@@ -16,17 +16,18 @@ run by the loop.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from genrecast.daemon.audio.sources import Source, make_source
+from genrecast.daemon.engine.parallel import PENDING, run_all
 from genrecast.daemon.engine.source_pipeline import DueWindow, SourcePipeline, WindowOutcome
 from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
@@ -53,6 +54,7 @@ STAGES = ("resample", "classify", "smooth", "publish")
 # Sources open and close on this many threads at once: a url source may wait seconds for its
 # first audio, and a thousand of them one after another would take most of an hour.
 OPEN_CLOSE_THREADS = 64
+EXIT_SIGNAL_BASE = 128  # a second signal exits at once with 128 + the signal's number
 
 
 @dataclass
@@ -137,8 +139,8 @@ class Daemon:
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)
-        if subscriber_grace_s > 0:
-            time.sleep(subscriber_grace_s)
+        if subscriber_grace_s > 0 and self._stop_flag.wait(subscriber_grace_s):
+            return  # a signal during the grace period
         self.started_mono = time.monotonic()
         try:
             for src in self.sources:
@@ -161,27 +163,23 @@ class Daemon:
         waiting as soon as a stop is requested (a signal during startup)."""
         failures: list[UserError] = []
         many = len(self.sources) > 1
-        with ThreadPoolExecutor(min(OPEN_CLOSE_THREADS, max(1, len(self.sources))),
-                                thread_name_prefix="genrecast-open") as pool:
-            futures = {pool.submit(src.open): src for src in self.sources}
-            for future, src in futures.items():
-                while not future.done():
-                    if self._stop_flag.wait(0.05):
-                        for f in futures:
-                            f.cancel()
-                        return failures
-                exc = future.exception()
-                if exc is None:
-                    continue
-                if not isinstance(exc, UserError):
-                    raise exc
-                failures.append(exc)
-                if many and src.restartable and not isinstance(exc, (DataError, ConfigError)):
-                    src.error = exc  # the supervisor retries it with backoff
-                else:  # retrying cannot fix bad data or a bad option
-                    if many:
-                        self.supervisor.fatal_errors.append(exc)
-                    self.supervisor.set_state(src.name, STOPPED, str(exc))
+        results = run_all([src.open for src in self.sources], OPEN_CLOSE_THREADS,
+                          stop=self._stop_flag, name="genrecast-open")
+        if self._stop_flag.is_set():
+            return failures
+        for src, exc in zip(self.sources, results, strict=True):
+            if exc is None:
+                continue
+            if not isinstance(exc, UserError):
+                assert isinstance(exc, BaseException)
+                raise exc
+            failures.append(exc)
+            if many and src.restartable and not isinstance(exc, (DataError, ConfigError)):
+                src.error = exc  # the supervisor retries it with backoff
+            else:  # retrying cannot fix bad data or a bad option
+                if many:
+                    self.supervisor.fatal_errors.append(exc)
+                self.supervisor.set_state(src.name, STOPPED, str(exc))
         return failures
 
     def request_stop(self) -> None:
@@ -189,9 +187,21 @@ class Daemon:
         self._stop_flag.set()
         self._wake.set()
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self, on_stop: Callable[[int], None] | None = None) -> None:
+        """SIGINT/SIGTERM ask the loop to stop (``on_stop(signum)`` first, e.g. STOPPING=1); a
+        second one exits at once, so a stop that hangs never needs ``kill -9``."""
+
+        def handler(signum: int, _frame: object) -> None:
+            if self._stop_flag.is_set():
+                os.write(2, f"genrecast: second {signal.Signals(signum).name}, exiting now\n"
+                         .encode())
+                os._exit(EXIT_SIGNAL_BASE + signum)
+            if on_stop is not None:
+                on_stop(signum)
+            self.request_stop()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self.request_stop())
+            signal.signal(sig, handler)
 
     def run(self) -> None:
         """The main loop; returns when stopped or every source has stopped. Raises the first
@@ -243,24 +253,15 @@ class Daemon:
     @staticmethod
     def _close_all(sources: Iterable[Source], deadline: float) -> None:
         """Close sources in parallel, waiting at most until ``deadline`` (a source that does
-        not close in time is left to the process exit: its threads are daemon threads)."""
+        not close in time is left to the process exit: the threads are daemon threads)."""
         sources = list(sources)
-        if not sources:
-            return
-        pool = ThreadPoolExecutor(min(OPEN_CLOSE_THREADS, len(sources)),
-                                  thread_name_prefix="genrecast-close")
-        futures = [pool.submit(src.close) for src in sources]
-        for future in futures:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                future.result(timeout=left)
-            except TimeoutError:
-                break
-            except Exception:  # noqa: BLE001 - one source failing to close must not stop the rest
-                log.exception("closing a source failed")
-        pool.shutdown(wait=False, cancel_futures=True)
+        results = run_all([src.close for src in sources], OPEN_CLOSE_THREADS,
+                          deadline_s=deadline, name="genrecast-close")
+        for src, outcome in zip(sources, results, strict=True):
+            if outcome is PENDING:
+                log.warning("source %s did not close within the stop timeout", src.name)
+            elif outcome is not None:
+                log.error("closing source %s failed: %s", src.name, outcome)
 
     # -- control (thread-safe: queued for the loop) ------------------------------------------
 
