@@ -46,4 +46,4 @@ def _publish_status(daemon: Daemon, mqtt: dict[str, Any]) -> None:
     topic, event = daemon.events.make(
         "status", DAEMON_SOURCE, time.time(), state="running", previous_state="running",
         detail=f"mqtt: {mqtt['detail']}"[:500], spec="mqtt", backend=daemon.backend, mqtt=mqtt)
-    daemon._publish(topic, event)  # noqa: SLF001 - the loop's own publish path
+    daemon.publish(topic, event)

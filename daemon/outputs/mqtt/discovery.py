@@ -8,9 +8,9 @@ availability topic (online/offline, offline also as the last will).
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from genrecast.daemon import __version__
 from genrecast.daemon.outputs.mqtt.topics import (
     CONFIDENCE,
     GENRE,
@@ -23,6 +23,11 @@ from genrecast.daemon.outputs.mqtt.topics import (
     Topics,
 )
 from genrecast.daemon.settings import SourceSettings
+
+try:
+    __version__ = version("genrecast")
+except PackageNotFoundError:  # a checkout that was never installed
+    __version__ = "0+unknown"
 
 # entity → (component, fields particular to it)
 _ENTITY_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -96,9 +96,9 @@ class MqttOutput:
         if event.get("source") in self.views and event.get("kind") != "status":
             self._put(("event", event))
 
-    def on_status(self, source: str, state: str, _previous: str | None, _detail: str) -> None:
+    def on_status(self, source: str, state: object, _previous: object, _detail: str) -> None:
         if source in self.views:
-            self._put(("state", source, state))
+            self._put(("state", source, str(state)))  # SourceState → "running"
 
     def _put(self, item: tuple[Any, ...]) -> None:
         if self._queue.qsize() >= QUEUE_EVENTS:
