@@ -340,8 +340,9 @@ def _mqtt(rep: _Reporter, table: dict[str, Any], base: Path | None) -> MqttSetti
         path = _resolve_path(values.pop("password_file"), base)
         try:
             values["password"] = path.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise rep.fail("mqtt.password_file", f"cannot read {path} ({exc.strerror})",
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise rep.fail("mqtt.password_file", f"cannot read {path} ({reason})",
                            "point it at a readable file holding the password (e.g. "
                            "LoadCredential=mqtt_password:/etc/genrecast/mqtt_password and "
                            "/run/credentials/genrecast.service/mqtt_password)") from None
