@@ -46,6 +46,7 @@ MIN_TICK_S = 0.03
 # that costs milliseconds, so it runs at this pace rather than on every step. Its rules count in
 # seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
 SUPERVISE_S = 0.25
+OPEN_WAIT_S = 15.0  # a lone source that opens in the background: wait this long for its audio
 STAGES = ("resample", "classify", "smooth", "publish")
 
 
@@ -125,6 +126,9 @@ class Daemon:
                 self.supervisor.add(src, time.monotonic())
                 try:
                     src.open()
+                    if len(self.sources) == 1:
+                        # One source: fail at startup with its reason (many: never wait here).
+                        src.wait_ready(OPEN_WAIT_S)
                 except UserError as exc:
                     failures.append(exc)
                     if len(self.sources) > 1 and src.restartable and not isinstance(

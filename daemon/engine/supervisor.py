@@ -9,6 +9,7 @@ stop advancing are the signal, whatever the source kind.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,13 @@ BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 RECOVERY_TIMEOUT_S = 15.0  # a reopened stream may take this long to deliver its first audio
 # (ffmpeg analyses about 5 s of a live stream before it outputs anything)
+# Each wait is the backoff times a random factor in [1 - JITTER, 1 + JITTER]: 500 streams from
+# one server that dropped together then reconnect spread over seconds, not in lockstep.
+BACKOFF_JITTER = 0.5
+
+
+def jittered(backoff_s: float) -> float:
+    return backoff_s * random.uniform(1.0 - BACKOFF_JITTER, 1.0 + BACKOFF_JITTER)
 
 STARTING, RUNNING, STALLED, LOST, RECOVERING, PAUSED, STOPPED = (
     "starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
@@ -75,7 +83,7 @@ class Supervisor:
             self.set_state(source.name, STOPPED, detail)
             return
         self.set_state(source.name, LOST, detail)
-        watch.retry_at_s = now_s + watch.backoff_s
+        watch.retry_at_s = now_s + jittered(watch.backoff_s)
         watch.backoff_s = min(watch.backoff_s * 2, BACKOFF_MAX_S)
 
     def check(self, source: Source, now_s: float) -> None:
@@ -118,7 +126,7 @@ class Supervisor:
         try:
             source.reopen()
         except Exception as exc:  # noqa: BLE001 - any failure here is retried with backoff
-            watch.retry_at_s = now_s + watch.backoff_s
+            watch.retry_at_s = now_s + jittered(watch.backoff_s)
             watch.backoff_s = min(watch.backoff_s * 2, BACKOFF_MAX_S)
             self.set_state(source.name, LOST, f"reopen failed: {exc}")
             return

@@ -78,6 +78,10 @@ class Source(ABC):
     def close(self) -> None:
         """Stop capturing (idempotent, quick)."""
 
+    def wait_ready(self, timeout_s: float) -> None:
+        """Sources whose ``open()`` returns before the input is reached (url) wait here for
+        the first audio or raise the UserError that names why none came; others return."""
+
     def reopen(self) -> None:
         """Open again after a failure (called by the supervisor from the main loop: must not
         block for long)."""
