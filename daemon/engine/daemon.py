@@ -258,6 +258,8 @@ class Daemon:
         t0 = time.thread_time_ns()
         for pipeline in self.pipelines.values():
             self._queued.extend(pipeline.pull())
+            if pipeline.now_playing.pending:
+                self._publish_tracks(pipeline)
         self.stage_times.ns["resample"] += time.thread_time_ns() - t0
         self._publish_classified(wait=False)
         if self._queued and self._worker.idle:
@@ -323,7 +325,7 @@ class Daemon:
             silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
             start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
             start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
-            genre=decision.genre,
+            genre=decision.genre, **pipeline.now_playing.fields(),
         )]
         if decision.changed:
             assert decision.genre is not None
@@ -333,6 +335,7 @@ class Daemon:
                 confidence=round(decision.confidence, 6),
                 previous_duration_s=None if duration is None else round(duration, 6),
                 at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
+                **pipeline.now_playing.fields(),
             ))
         for hook in self.on_window:
             hook(due, probs, level, decision)
@@ -341,6 +344,16 @@ class Daemon:
         for topic, event in events:
             self._publish(topic, event, pipeline.counters)
         self.stage_times.ns["publish"] += time.thread_time_ns() - t1
+
+    def _publish_tracks(self, pipeline: SourcePipeline) -> None:
+        """``genrecast.track.<source>``: the station's now-playing title changed."""
+        tracks, pipeline.now_playing.pending = pipeline.now_playing.pending, []
+        for track in tracks:
+            topic, event = self.events.make(
+                "track", pipeline.name, time.time(), title=track.title, previous=track.previous,
+                stream_url=track.stream_url, at_s=round(track.at_s, 6),
+                at_utc=utc_iso(track.at_wall_s))
+            self._publish(topic, event, pipeline.counters)
 
     def _publish(self, topic: str, event: dict[str, Any],
                  counters: SourceCounters | None = None) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from genrecast.daemon.audio.ring import Ring
 from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.dsp.chain import SourceDSP
+from genrecast.daemon.engine.now_playing import NowPlaying
 from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
 from genrecast.daemon.model.card import ModelCard
 from genrecast.daemon.settings import DecisionSettings
@@ -63,6 +64,7 @@ class SourcePipeline:
         self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
         self._wall_base_s = 0.0
         self._resumed_wall_s: float | None = None
+        self.now_playing = NowPlaying(source.has_titles, decisions.reset_on_track)
         self.set_card(card)
 
     @property
@@ -157,6 +159,8 @@ class SourcePipeline:
             self.smoother.reset()
         dsp = self._dsp
         assert dsp is not None
+        if source.has_titles:
+            self._note_tracks(source, ring)
         ended = source.ended  # read before draining: once set, every frame is already written
         if not (ended or self.paused or ring.due):
             # Nothing completes a window yet: leave the frames in the ring (no copy, no call).
@@ -194,7 +198,16 @@ class SourcePipeline:
             ))
         return out
 
+    def _note_tracks(self, source: Source, ring: Ring) -> None:
+        """Title changes → stream seconds (where their metadata arrived) for ``now_playing``."""
+        rate = source.rate_hz or 1
+        for change in source.take_track_changes():
+            local_s = max(0, change.frames_written - self._frames_base) / rate
+            self.now_playing.note(change, self._offset_s + local_s, self._wall_base_s + local_s)
+
     def decide(self, due: DueWindow, probs: np.ndarray) -> tuple[float, Decision]:
+        if self.now_playing.at_window(due.start_s, due.end_s):
+            self.smoother.reset()  # a new track: decide its genre from its own windows
         level = rms_dbfs(due.window)
         self.counters.windows_classified += 1
         return level, self.smoother.update(probs, level, due.end_s)

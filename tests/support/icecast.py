@@ -176,4 +176,6 @@ class Icecast:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)

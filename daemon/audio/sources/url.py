@@ -26,9 +26,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from genrecast.daemon.audio.sources.base import ThreadSource
+from genrecast.daemon.audio.sources.base import ThreadSource, TrackChange
 from genrecast.daemon.audio.sources.icy import IcyMeta, IcyStream
 from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
 from genrecast.daemon.audio.sources.stream_decode import (
@@ -52,17 +51,6 @@ HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mp
              "audio/x-mpegurl")
 
 
-@dataclass(frozen=True)
-class TrackChange:
-    """The station's now-playing title changed."""
-
-    title: str
-    previous: str | None
-    frames_written: int
-    """``ring.written`` when the title arrived: where in the stream the change sits."""
-    at_wall_s: float
-
-
 def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
     """The decoder's argument list (never a shell string); ``pipe:0`` reads standard input."""
     cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"] if url != "pipe:0" else [
@@ -77,6 +65,8 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
 
 
 class UrlSource(ThreadSource):
+    has_titles = True
+
     def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
         super().__init__(settings, wake)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -101,11 +91,13 @@ class UrlSource(ThreadSource):
 
     def _on_meta(self, meta: IcyMeta) -> None:
         self.stream_url = meta.url or self.stream_url
-        if meta.title == self.title:
-            return  # a reconnect repeats the title
+        # A reconnect repeats the title; Icecast sends StreamTitle='' for a mount that was never
+        # given one (treated as "no title", not as a track).
+        if meta.title == self.title or not meta.title:
+            return
         ring = self.ring
-        change = TrackChange(meta.title, self.title, ring.written if ring is not None else 0,
-                             time.time())
+        change = TrackChange(meta.title, self.title, meta.url,
+                             ring.written if ring is not None else 0)
         self.title = meta.title
         self._changes.append(change)
         self.wake.set()
