@@ -70,6 +70,7 @@ class IcyStream:
         self.metaint = 0
         self._conn: http.client.HTTPConnection | None = None
         self._resp: http.client.HTTPResponse | None = None
+        self._sock: socket.socket | None = None
         self._until_meta = 0
         self._closed = False
 
@@ -87,6 +88,9 @@ class IcyStream:
             try:
                 conn.request("GET", path, headers={"Icy-MetaData": "1", "User-Agent": USER_AGENT,
                                                    "Accept": "*/*"})
+                # getresponse() hands the socket to the response (conn.sock becomes None for a
+                # streamed reply): keep it, so close() from another thread can shut it down.
+                self._sock = conn.sock
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
@@ -109,8 +113,8 @@ class IcyStream:
             metaint = 0
         self.metaint = metaint if 0 < metaint <= MAX_METAINT_BYTES else 0
         self._until_meta = self.metaint
-        if conn.sock is not None:
-            conn.sock.settimeout(READ_TIMEOUT_S)
+        if self._sock is not None:
+            self._sock.settimeout(READ_TIMEOUT_S)
 
     def _raw(self, n: int) -> bytes:
         assert self._resp is not None
@@ -163,12 +167,14 @@ class IcyStream:
     def close(self) -> None:
         """Safe from another thread: a blocked ``read`` returns b"" (the socket is shut down)."""
         self._closed = True
-        conn = self._conn
-        if conn is not None and conn.sock is not None:
+        sock = self._sock
+        if sock is not None:
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)
-        if conn is not None:
-            conn.close()
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._resp is not None:
+            self._resp.close()
+        if self._conn is not None:
+            self._conn.close()
 
 
 def _reason(exc: BaseException) -> str:

@@ -60,6 +60,7 @@ class StreamDecoder:
 
     def feed(self, data: bytes) -> None:
         if self.closed:
+            self._ctx = self._resampler = None  # freed on the decoder thread, which used them
             return
         av = self._av
         blocks = []

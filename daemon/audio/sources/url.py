@@ -184,6 +184,7 @@ class UrlSource(ThreadSource):
             self._read_loop(stream, stop, lambda data: workers.submit(lane, decoder, data))
         finally:
             decoder.closed = True
+            workers.submit(lane, decoder, b"")  # lets the decoder thread free the codec
 
     def _spawn_ffmpeg(self, url: str) -> subprocess.Popen[bytes]:
         ffmpeg = shutil.which("ffmpeg")
