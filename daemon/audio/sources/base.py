@@ -39,10 +39,11 @@ class Source(ABC):
     has_titles = False
     """True for inputs that can say what is playing (url: ICY StreamTitle)."""
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
+    def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
         self.name = settings.name
-        self.wake = wake
+        self.wake = threading.Event()
+        """Set on every ring write; the Daemon replaces it with its loop's event."""
         self.ring: Ring | None = None
         self.rate_hz: int | None = None
         self.channels: int | None = None
@@ -110,8 +111,8 @@ class Source(ABC):
 class ThreadSource(Source):
     """A source whose frames come from a reader thread running ``_run``."""
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

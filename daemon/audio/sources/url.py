@@ -67,8 +67,8 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
 class UrlSource(ThreadSource):
     has_titles = True
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
         self._proc: subprocess.Popen[bytes] | None = None
         self._stream: IcyStream | None = None
         self._decoder: StreamDecoder | None = None

@@ -88,7 +88,7 @@ def with_icy(audio: bytes, blocks: list[bytes]) -> bytes:
 
 
 def source(url: str) -> UrlSource:
-    return UrlSource(SourceSettings(name="r", kind="url", target=url), threading.Event())
+    return UrlSource(SourceSettings(name="r", kind="url", target=url))
 
 
 def test_mp3_with_crafted_metadata_is_decoded_and_bad_blocks_counted(mp3_bytes: bytes) -> None:
