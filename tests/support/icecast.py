@@ -62,7 +62,7 @@ CONFIG = """<icecast>
     <clients>{clients}</clients><sources>16</sources><queue-size>524288</queue-size>
     <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
     <source-timeout>10</source-timeout><burst-on-connect>1</burst-on-connect>
-    <burst-size>65535</burst-size>
+    <burst-size>{burst}</burst-size>
   </limits>
   <authentication>
     <source-password>{source_pw}</source-password><relay-password>{source_pw}</relay-password>
@@ -85,9 +85,10 @@ CONFIG = """<icecast>
 class Icecast:
     """``start()`` the server, ``feed(mount, audio)`` ffmpeg source clients, ``set_title``."""
 
-    def __init__(self, clients: int = 200) -> None:
+    def __init__(self, clients: int = 200, burst_bytes: int = 65535) -> None:
         self.port = free_port()
         self.clients = clients
+        self.burst_bytes = burst_bytes
         self.dir = Path(tempfile.mkdtemp(prefix="icecast-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self.feeders: dict[str, subprocess.Popen[bytes]] = {}
@@ -109,6 +110,7 @@ class Icecast:
         config = self.dir / "icecast.xml"
         config.write_text(CONFIG.format(clients=self.clients, source_pw=SOURCE_PASSWORD,
                                         admin_pw=ADMIN_PASSWORD, port=self.port, dir=self.dir,
+                                        burst=self.burst_bytes,
                                         web=web, admin=admin, owner=owner))
         self.proc = subprocess.Popen([binary, "-c", str(config)], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import soxr
-from genrecast.daemon.audio.ring import Ring
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +43,14 @@ def codec_for(content_type: str) -> str | None:
 class StreamDecoder:
     """Decoding state of one stream; ``feed`` runs on its decoder thread only."""
 
-    def __init__(self, codec: str, ring: Ring, on_error: Callable[[Exception], None]) -> None:
+    def __init__(self, codec: str, sink: Callable[[np.ndarray], None],
+                 on_error: Callable[[Exception], None]) -> None:
         import av  # FFmpeg's libraries: imported only when a url source decodes in-process
 
         self._av: Any = av
         self.codec = codec
-        self.ring = ring
+        self.sink = sink
+        """Takes mono float32 PCM at OUT_RATE_HZ (the stream's ring)."""
         self.on_error = on_error
         self.closed = False
         self.invalid_packets = 0
@@ -97,7 +98,7 @@ class StreamDecoder:
                                                    quality="MQ"))
         out = mono if self._resampler is None else self._resampler.resample_chunk(mono)
         if out.shape[0] and not self.closed:
-            self.ring.write(out)
+            self.sink(out)
 
 
 class DecoderPool:

@@ -27,6 +27,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+from genrecast.daemon.audio.ring import Ring
 from genrecast.daemon.audio.sources.base import ThreadSource, TrackChange
 from genrecast.daemon.audio.sources.icy import IcyMeta, IcyStream
 from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
@@ -78,6 +80,7 @@ class UrlSource(ThreadSource):
         self.stream_url = ""
         self.path = ""  # "pyav", "ffmpeg-pipe" or "ffmpeg" once connected
         self.malformed_meta_blocks = 0  # over every connection
+        self._fresh = True  # no ring for this connection yet
         self._malformed_before = 0
 
     # -- what the engine reads ---------------------------------------------------------------
@@ -97,7 +100,7 @@ class UrlSource(ThreadSource):
             return
         ring = self.ring
         change = TrackChange(meta.title, self.title, meta.url,
-                             ring.written if ring is not None else 0)
+                             ring.written if ring is not None and not self._fresh else 0)
         self.title = meta.title
         self._changes.append(change)
         self.wake.set()
@@ -108,24 +111,46 @@ class UrlSource(ThreadSource):
         return self._stderr[-1] if self._stderr else "ffmpeg exited without output"
 
     def open(self) -> None:
-        """Returns at once; the connection is made in the source's thread."""
+        """Returns at once; the connection is made in the source's thread. The ring is made
+        when the first audio arrives, so its wall clock (``start_wall_s``, the base of every
+        window's ``start_utc``/``end_utc``) is when the stream really started, not when we
+        began connecting."""
         self.close()
         self._stderr.clear()
-        self._new_ring(URL_RATE_HZ, URL_CHANNELS)
+        self.error, self.fatal, self.ended = None, False, False
+        self._fresh = True
         self._start_thread()
+
+    def _start_ring(self, lead_frames: int = 0) -> Ring:
+        """A new ring for this connection; its wall clock starts ``lead_frames`` ago."""
+        error = self.error  # _new_ring clears it: keep a failure that raced with the audio
+        ring = self._new_ring(URL_RATE_HZ, URL_CHANNELS)
+        self.start_wall_s -= lead_frames / URL_RATE_HZ
+        self.error = error
+        self._fresh = False
+        return ring
+
+    def _sink(self, frames: np.ndarray) -> None:
+        """Decoded audio (a decoder thread) → the ring; the first block makes the ring."""
+        ring = self._start_ring(frames.shape[0]) if self._fresh else self.ring
+        assert ring is not None
+        ring.write(frames)
+
+    @property
+    def _has_audio(self) -> bool:
+        return not self._fresh and self.ring is not None and self.ring.written > 0
 
     def wait_ready(self, timeout_s: float = URL_OPEN_TIMEOUT_S) -> None:
         """Wait for the first audio or the first failure (a daemon with this one source fails
         at startup with the reason: exit code 66)."""
-        ring = self.ring
         url = self.settings.target
         deadline = time.monotonic() + timeout_s
-        while ring is not None and ring.written == 0 and self.error is None:
+        while not self._has_audio and self.error is None:
             if time.monotonic() >= deadline:
                 raise InputNotFound(f"stream {url} sent no audio within {timeout_s:.0f} s; "
                                     "check the URL")
             time.sleep(0.02)
-        if self.error is not None and (ring is None or ring.written == 0):
+        if self.error is not None and not self._has_audio:
             if isinstance(self.error, ServiceUnavailable):
                 raise self.error
             raise InputNotFound(f"stream {url} cannot be opened ({self.error}); "
@@ -175,9 +200,7 @@ class UrlSource(ThreadSource):
 
     def _run_pyav(self, stream: IcyStream, codec: str, stop: threading.Event) -> None:
         self.path = "pyav"
-        ring = self.ring
-        assert ring is not None
-        decoder = self._decoder = StreamDecoder(codec, ring, self.fail)
+        decoder = self._decoder = StreamDecoder(codec, self._sink, self.fail)
         workers = pool()
         lane = workers.lane()
         try:
@@ -200,6 +223,7 @@ class UrlSource(ThreadSource):
 
     def _pump_ffmpeg(self, proc: subprocess.Popen[bytes], stop: threading.Event) -> None:
         assert proc.stdout is not None
+        self._start_ring()
         pump(proc.stdout, PcmDecoder("f32le", URL_CHANNELS, f"stream {self.settings.target}"),
              self, stop)
 
@@ -258,6 +282,7 @@ class UrlSource(ThreadSource):
             if text:
                 self._stderr.append(text)
                 log.debug("ffmpeg %s: %s", self.name, text)
+        proc.stderr.close()
 
     def close(self) -> None:
         """Quick: the socket is shut down (the reader returns at once), ffmpeg is terminated."""
