@@ -115,6 +115,11 @@ class Supervisor:
         if source.ended:
             return  # the pipeline drains the ring, then calls finished()
         quiet_s = now_s - watch.last_advance_s
+        if watch.state == STARTING and source.first_audio_timeout_s is not None:
+            # Still connecting in the background (url): not stalled, but lost after the timeout.
+            if quiet_s >= source.first_audio_timeout_s:
+                self.lost(source, now_s, f"no audio within {quiet_s:.1f} s")
+            return
         if quiet_s >= self.stall_s and watch.state in (RUNNING, STARTING):
             self.set_state(source.name, STALLED, f"no audio for {quiet_s:.1f} s")
         elif source.restartable and (

@@ -36,6 +36,10 @@ class Source(ABC):
 
     restartable = True
     """False for inputs that cannot be opened twice (stdin)."""
+    first_audio_timeout_s: float | None = None
+    """Sources that connect in the background (url) stay ``starting`` this long before their
+    first audio (a thousand streams opening at once on a busy host take seconds), instead of
+    going ``stalled`` after STALL_S."""
     has_titles = False
     """True for inputs that can say what is playing (url: ICY StreamTitle)."""
 

@@ -68,6 +68,7 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
 
 class UrlSource(ThreadSource):
     has_titles = True
+    first_audio_timeout_s = URL_OPEN_TIMEOUT_S
 
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)
