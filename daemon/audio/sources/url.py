@@ -278,11 +278,12 @@ class UrlSource(ThreadSource):
 
     def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            text = line.decode(errors="replace").strip()
-            if text:
-                self._stderr.append(text)
-                log.debug("ffmpeg %s: %s", self.name, text)
+        with contextlib.suppress(ValueError, OSError):  # close() may close the pipe first
+            for line in proc.stderr:
+                text = line.decode(errors="replace").strip()
+                if text:
+                    self._stderr.append(text)
+                    log.debug("ffmpeg %s: %s", self.name, text)
         proc.stderr.close()
 
     def close(self) -> None:
@@ -303,5 +304,8 @@ class UrlSource(ThreadSource):
                 proc.kill()
                 proc.wait()
         super().close()
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
+        if proc is not None:
+            for pipe in (proc.stdout, proc.stdin):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
