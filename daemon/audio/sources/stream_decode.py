@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 OUT_RATE_HZ = 8_000  # the ring's rate: 20× the model's 400 Hz, 5.5× less memory than 44.1 kHz
 BATCH_BYTES = 8_192  # ~0.5 s of a 128 kbit/s stream per hand-over to a decoder thread
 DECODER_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Batches of one stream waiting for its decoder thread: beyond this (4 s of audio) the decoders
+# cannot keep up (too many streams for the cores), and new batches are dropped and counted
+# instead of queueing without bound (memory, and latency that only grows).
+MAX_QUEUED_BATCHES = 8
 # Bytes decoded without one valid frame: the stream is not what its Content-Type says.
 MAX_UNDECODABLE_BYTES = 256 * 1024
 CODECS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mpeg3": "mp3", "audio/x-mpeg": "mp3",
@@ -54,6 +58,10 @@ class StreamDecoder:
         self.on_error = on_error
         self.closed = False
         self.invalid_packets = 0
+        # Each counter has one writer (the reader thread, the decoder thread): no lock needed.
+        self.submitted = 0
+        self.done = 0
+        self.dropped_batches = 0
         self._ctx: Any = av.CodecContext.create(codec, "r")
         self._resampler: Any = None
         self._in_rate = 0
@@ -121,12 +129,17 @@ class DecoderPool:
             return self._next
 
     def submit(self, lane: int, decoder: StreamDecoder, data: bytes) -> None:
+        if data and decoder.submitted - decoder.done >= MAX_QUEUED_BATCHES:
+            decoder.dropped_batches += 1  # the decoder resynchronises on the next frame
+            return
+        decoder.submitted += 1
         self._queues[lane].put((decoder, data))
 
     @staticmethod
     def _work(q: queue.SimpleQueue[tuple[StreamDecoder, bytes]]) -> None:
         while True:
             decoder, data = q.get()
+            decoder.done += 1
             try:
                 decoder.feed(data)
             except Exception as exc:  # noqa: BLE001 - one bad stream never stops the others
