@@ -69,6 +69,9 @@ class DecisionSettings:
     """Windows whose RMS is below this (dBFS) are reported as silence, not as a genre."""
     label_thresholds: dict[str, float] = field(default_factory=dict)
     """Per-label overrides of ``threshold``."""
+    reset_on_track: bool = True
+    """url sources: when the station's now-playing title changes, the smoother forgets the
+    previous track, so the new song's genre is declared from its own windows."""
 
     def threshold_for(self, label: str) -> float:
         return self.label_thresholds.get(label, self.threshold)

@@ -281,6 +281,9 @@ class Daemon:
         t0 = time.thread_time_ns()
         for pipeline in self.pipelines.values():
             self._queued.extend(pipeline.pull())
+            if pipeline.now_playing.pending:
+                for topic, event in pipeline.take_track_events():
+                    self.publish(topic, event, pipeline)
         self.stage_times.ns["resample"] += time.thread_time_ns() - t0
         self._publish_classified(wait=False)
         if self._queued and self._worker.idle:

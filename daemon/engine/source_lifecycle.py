@@ -7,6 +7,7 @@ and a stop requested meanwhile (a signal during startup) is honoured at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from genrecast.daemon.errors import ConfigError, DataError, UserError
 log = logging.getLogger(__name__)
 
 OPEN_CLOSE_THREADS = 64
+LONE_SOURCE_WAIT_S = 15.0  # a lone source that opens in the background: wait this long for audio
 
 
 def open_sources(sources: Sequence[Source], supervisor: Supervisor,
@@ -29,8 +31,8 @@ def open_sources(sources: Sequence[Source], supervisor: Supervisor,
     waiting as soon as ``stop`` is set."""
     failures: list[UserError] = []
     many = len(sources) > 1
-    results = run_all([src.open for src in sources], OPEN_CLOSE_THREADS, stop=stop,
-                      name="genrecast-open")
+    results = run_all([functools.partial(_open_one, src, many) for src in sources],
+                      OPEN_CLOSE_THREADS, stop=stop, name="genrecast-open")
     if stop.is_set():
         return failures
     for src, exc in zip(sources, results, strict=True):
@@ -47,6 +49,14 @@ def open_sources(sources: Sequence[Source], supervisor: Supervisor,
                 supervisor.fatal_errors.append(exc)
             supervisor.set_state(src.name, SourceState.STOPPED, str(exc))
     return failures
+
+
+def _open_one(src: Source, many: bool) -> None:
+    src.open()
+    if not many:
+        # url sources open in the background; a lone one fails at startup with its reason
+        # (exit code 66) instead of retrying for ever. With many, nothing waits here.
+        src.wait_ready(LONE_SOURCE_WAIT_S)
 
 
 def close_sources(sources: Sequence[Source], deadline_s: float) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from genrecast.daemon.audio.ring import Ring
 from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.dsp.chain import SourceDSP
+from genrecast.daemon.engine.now_playing import NowPlaying
 from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
 from genrecast.daemon.model.card import ModelCard
 from genrecast.daemon.settings import DecisionSettings
@@ -75,6 +76,7 @@ class SourcePipeline:
         self._offset_s = 0.0  # stream seconds covered by earlier generations (restarts)
         self._wall_base_s = 0.0
         self._resumed_wall_s: float | None = None
+        self.now_playing = NowPlaying(source.has_titles, decisions.reset_on_track)
         self.set_card(card)
 
     @property
@@ -135,6 +137,8 @@ class SourcePipeline:
             self.smoother.reset()
         dsp = self._dsp
         assert dsp is not None
+        if source.has_titles:
+            self._note_tracks(source)
         ended = source.ended  # read before draining: once set, every frame is already written
         if not (ended or self.paused or ring.due):
             # Nothing completes a window yet: leave the frames in the ring (no copy, no call).
@@ -173,8 +177,25 @@ class SourcePipeline:
             ))
         return out
 
+    def _note_tracks(self, source: Source) -> None:
+        """Title changes → stream seconds (where their metadata arrived) for ``now_playing``."""
+        rate = source.rate_hz or 1
+        for change in source.take_track_changes():
+            local_s = max(0, change.frames_written - self._frames_base) / rate
+            self.now_playing.note(change, self._offset_s + local_s, self._wall_base_s + local_s)
+
+    def take_track_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """``genrecast.track.<source>`` events for the title changes noted since the last call."""
+        tracks, self.now_playing.pending = self.now_playing.pending, []
+        return [self.events.make("track", self.name, time.time(), title=t.title,
+                                 previous=t.previous, stream_url=t.stream_url,
+                                 at_s=round(t.at_s, 6), at_utc=utc_iso(t.at_wall_s))
+                for t in tracks]
+
     def decide(self, due: DueWindow, probs: np.ndarray) -> WindowOutcome:
         """Smooth and decide one classified window; build its events."""
+        if self.now_playing.at_window(due.start_s, due.end_s):
+            self.smoother.reset()  # a new track: decide its genre from its own windows
         level = rms_dbfs(due.window)
         self.counters.windows_classified += 1
         decision = self.smoother.update(probs, level, due.end_s)
@@ -191,7 +212,7 @@ class SourcePipeline:
             silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
             start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
             start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
-            genre=decision.genre,
+            genre=decision.genre, **self.now_playing.fields(),
         )]
         if decision.changed:
             assert decision.genre is not None
@@ -201,6 +222,7 @@ class SourcePipeline:
                 confidence=round(decision.confidence, 6),
                 previous_duration_s=None if duration is None else round(duration, 6),
                 at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
+                **self.now_playing.fields(),
             )
             events.append((topic, event))
             self.current_genre = {k: event[k]

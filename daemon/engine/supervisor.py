@@ -9,6 +9,7 @@ stop advancing are the signal, whatever the source kind.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,13 @@ BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 RECOVERY_TIMEOUT_S = 15.0  # a reopened stream may take this long to deliver its first audio
 # (ffmpeg analyses about 5 s of a live stream before it outputs anything)
+# Each wait is the backoff times a random factor in [1 - JITTER, 1 + JITTER]: 500 streams from
+# one server that dropped together then reconnect spread over seconds, not in lockstep.
+BACKOFF_JITTER = 0.5
+
+
+def jittered(backoff_s: float) -> float:
+    return backoff_s * random.uniform(1.0 - BACKOFF_JITTER, 1.0 + BACKOFF_JITTER)
 
 STARTING, RUNNING, STALLED, LOST, RECOVERING, PAUSED, STOPPED = (
     SourceState.STARTING, SourceState.RUNNING, SourceState.STALLED, SourceState.LOST,
@@ -78,7 +86,7 @@ class Supervisor:
             self.set_state(source.name, STOPPED, detail)
             return
         self.set_state(source.name, LOST, detail)
-        watch.retry_at_s = now_s + watch.backoff_s
+        watch.retry_at_s = now_s + jittered(watch.backoff_s)
         watch.backoff_s = min(watch.backoff_s * 2, BACKOFF_MAX_S)
 
     def check(self, source: Source, now_s: float) -> None:
@@ -107,6 +115,11 @@ class Supervisor:
         if source.ended:
             return  # the pipeline drains the ring, then calls finished()
         quiet_s = now_s - watch.last_advance_s
+        if watch.state == STARTING and source.first_audio_timeout_s is not None:
+            # Still connecting in the background (url): not stalled, but lost after the timeout.
+            if quiet_s >= source.first_audio_timeout_s:
+                self.lost(source, now_s, f"no audio within {quiet_s:.1f} s")
+            return
         if quiet_s >= self.stall_s and watch.state in (RUNNING, STARTING):
             self.set_state(source.name, STALLED, f"no audio for {quiet_s:.1f} s")
         elif source.restartable and (
@@ -121,7 +134,7 @@ class Supervisor:
         try:
             source.reopen()
         except Exception as exc:  # noqa: BLE001 - any failure here is retried with backoff
-            watch.retry_at_s = now_s + watch.backoff_s
+            watch.retry_at_s = now_s + jittered(watch.backoff_s)
             watch.backoff_s = min(watch.backoff_s * 2, BACKOFF_MAX_S)
             self.set_state(source.name, LOST, f"reopen failed: {exc}")
             return

@@ -8,7 +8,8 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
 
     [model]      path, threads
     [[sources]]  name, kind, target, pcm_format, rate_hz, channels, realtime, loop
-    [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, [decisions.thresholds]
+    [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, reset_on_track,
+                 [decisions.thresholds]
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
     [control]    endpoint
     [metrics]    port, host

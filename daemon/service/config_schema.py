@@ -76,6 +76,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "threshold": (_number(0.0, 1.0, lo_open=True), "0.6"),
         "min_windows": (_number(1, 1000, integer=True), "3"),
         "silence_db": (_number(-200.0, 0.0), "-60.0"),
+        "reset_on_track": (_boolean, "true"),
         "thresholds": (lambda v: None if isinstance(v, dict) else "a table of label = threshold",
                        "{ rock = 0.7 }"),
     },

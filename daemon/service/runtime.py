@@ -8,7 +8,13 @@ Health, as systemd sees it:
 
 * ``READY=1`` once the model is loaded and every source delivers audio, or, after
   ``READY_GRACE_S``, once at least one does (a radio that is down at boot must not make systemd
-  kill the daemon in a loop; ``STATUS=`` names the missing sources).
+  kill the daemon in a loop; ``STATUS=`` names the missing sources). Sources open concurrently
+  and in the background (a ``url:`` source connects in its own thread), so with many sources the
+  loop runs from the start and READY=1 means: model loaded, endpoint bound, and every source
+  running, or after the grace at least one running while the others are retried with jittered
+  backoff. A daemon none of whose sources ever delivers never becomes ready (systemd's start
+  timeout then restarts it), and a single ``url:`` source that cannot be reached fails at once
+  with exit code 66.
 * ``WATCHDOG=1`` from the loop tick, only while audio advances: every active source advanced
   within ``ADVANCE_WINDOW_S``, except sources the supervisor is already recovering (lost,
   recovering, stalled) while at least one other source advances. So a hung loop or a capture

@@ -16,7 +16,7 @@ from typing import Any
 
 SCHEMA_VERSION = "1.0"
 TOPIC_PREFIX = "genrecast"
-KINDS = ("prediction", "genre", "status", "heartbeat")
+KINDS = ("prediction", "genre", "track", "status", "heartbeat")
 HEARTBEAT_SOURCE = "*"  # heartbeats describe the whole daemon; "*" is not a valid source name
 SILENCE = "silence"  # the pseudo-genre declared while the silence gate is closed
 

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from genrecast.daemon.audio.ring import Ring
 from genrecast.daemon.settings import SourceSettings
@@ -18,12 +19,29 @@ log = logging.getLogger(__name__)
 RING_SECONDS = 4.0
 
 
+@dataclass(frozen=True)
+class TrackChange:
+    """The station's now-playing title changed (url sources)."""
+
+    title: str
+    previous: str | None
+    stream_url: str
+    frames_written: int
+    """``ring.written`` when the title arrived: where in the current ring the change sits."""
+
+
 class Source(ABC):
     """An audio input. ``open()`` raises a UserError when it cannot start; afterwards failures
     are reported through ``error`` (retryable) or ``fatal`` (bad data: retrying cannot help)."""
 
     restartable = True
     """False for inputs that cannot be opened twice (stdin)."""
+    first_audio_timeout_s: float | None = None
+    """Sources that connect in the background (url) stay ``starting`` this long before their
+    first audio (a thousand streams opening at once on a busy host take seconds), instead of
+    going ``stalled`` after STALL_S."""
+    has_titles = False
+    """True for inputs that can say what is playing (url: ICY StreamTitle)."""
 
     def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
@@ -78,6 +96,15 @@ class Source(ABC):
     @abstractmethod
     def close(self) -> None:
         """Stop capturing (idempotent, quick)."""
+
+    def take_track_changes(self) -> list[TrackChange]:
+        """Title changes since the last call (sources with ``has_titles``)."""
+        return []
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Sources whose ``open()`` returns before the input is reached (url) wait here for
+        the first audio or raise the UserError that names why none came; others return."""
+        return None
 
     def reopen(self) -> None:
         """Open again after a failure (called by the supervisor from the main loop: must not

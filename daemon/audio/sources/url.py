@@ -1,32 +1,63 @@
-"""``url:URL``: an HTTP/Icecast/HLS/RTSP stream decoded by an ffmpeg subprocess into f32le PCM."""
+"""``url:URL``: an internet-radio stream, opened and decoded without blocking the daemon.
+
+``open()`` returns at once: the connection, the HTTP exchange and the first audio happen in the
+source's own thread, and the supervisor sees ``starting`` → ``running`` when frames arrive, or
+``lost`` with the reason (then retries with jittered backoff). So a thousand stations start
+together and one dead station holds nobody back.
+
+Three paths, chosen by what the server answers:
+- HTTP(S) MP3/AAC (almost every Icecast/SHOUTcast station): our own reader (``icy.py``: ICY
+  metadata asked for and stripped, titles reported) and the shared in-process decoder threads
+  (``stream_decode.py``, PyAV). About 1 MB per stream instead of an 11-MB ffmpeg process.
+- other HTTP(S) content (Ogg, WAV, FLAC ...): the same reader, its audio piped into ffmpeg
+  (titles still reported, since we strip the ICY blocks before ffmpeg sees them).
+- HLS playlists, RTSP and other protocols: ffmpeg opens the URL itself (no ICY titles: ffmpeg's
+  command line does not report them, and HLS carries none).
+Every path writes mono PCM at ``URL_RATE_HZ``.
+"""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
-from genrecast.daemon.audio.sources.base import ThreadSource
+import numpy as np
+from genrecast.daemon.audio.ring import Ring
+from genrecast.daemon.audio.sources.base import ThreadSource, TrackChange
+from genrecast.daemon.audio.sources.icy import IcyMeta, IcyStream
 from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
+from genrecast.daemon.audio.sources.stream_decode import (
+    BATCH_BYTES,
+    OUT_RATE_HZ,
+    StreamDecoder,
+    codec_for,
+    pool,
+)
 from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
 from genrecast.daemon.settings import SourceSettings
 
 log = logging.getLogger(__name__)
 
-URL_RATE_HZ = 48_000  # asked of ffmpeg; the resampler takes it to the model's rate
+URL_RATE_HZ = OUT_RATE_HZ
 URL_CHANNELS = 1
-URL_OPEN_TIMEOUT_S = 15.0  # how long open() waits for the first audio before giving up
+URL_OPEN_TIMEOUT_S = 15.0  # how long wait_ready() waits for the first audio
 STDERR_LINES = 20
+READ_BYTES = 16_384
+HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl",
+             "audio/x-mpegurl")
 
 
 def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
-    """The decoder's argument list (never a shell string)."""
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    """The decoder's argument list (never a shell string); ``pipe:0`` reads standard input."""
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"] if url != "pipe:0" else [
+        ffmpeg, "-hide_banner", "-loglevel", "error"]
     if url.startswith(("http://", "https://")):
-        # Live HTTP/Icecast streams drop; let ffmpeg reconnect before we restart it.
         cmd += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5"]
     if url.startswith("rtsp://"):
         cmd += ["-rtsp_transport", "tcp"]
@@ -36,73 +67,235 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
 
 
 class UrlSource(ThreadSource):
+    has_titles = True
+    first_audio_timeout_s = URL_OPEN_TIMEOUT_S
+
     def __init__(self, settings: SourceSettings) -> None:
         super().__init__(settings)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stream: IcyStream | None = None
+        self._decoder: StreamDecoder | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+        self._changes: collections.deque[TrackChange] = collections.deque(maxlen=64)
+        self.title: str | None = None
+        self.stream_url = ""
+        self.path = ""  # "pyav", "ffmpeg-pipe" or "ffmpeg" once connected
+        self.malformed_meta_blocks = 0  # over every connection
+        self._fresh = True  # no ring for this connection yet
+        self._malformed_before = 0
+
+    # -- what the engine reads ---------------------------------------------------------------
+
+    def take_track_changes(self) -> list[TrackChange]:
+        """Title changes since the last call (called by the main loop)."""
+        out = []
+        while self._changes:
+            out.append(self._changes.popleft())
+        return out
+
+    def _on_meta(self, meta: IcyMeta) -> None:
+        self.stream_url = meta.url or self.stream_url
+        # A reconnect repeats the title; Icecast sends StreamTitle='' for a mount that was never
+        # given one (treated as "no title", not as a track).
+        if meta.title == self.title or not meta.title:
+            return
+        ring = self.ring
+        change = TrackChange(meta.title, self.title, meta.url,
+                             ring.written if ring is not None and not self._fresh else 0)
+        self.title = meta.title
+        self._changes.append(change)
+        self.wake.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     def _why(self) -> str:
         return self._stderr[-1] if self._stderr else "ffmpeg exited without output"
 
-    def reopen(self) -> None:
-        # From the main loop: do not wait for audio; the supervisor watches frames arrive.
-        self.open(wait_for_audio=False)
-
-    def open(self, wait_for_audio: bool = True) -> None:
+    def open(self) -> None:
+        """Returns at once; the connection is made in the source's thread. The ring is made
+        when the first audio arrives, so its wall clock (``start_wall_s``, the base of every
+        window's ``start_utc``/``end_utc``) is when the stream really started, not when we
+        began connecting."""
         self.close()
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg is None:
-            raise ServiceUnavailable("url sources need ffmpeg; install it (apt-get install ffmpeg)")
-        url = self.settings.target
         self._stderr.clear()
-        self._proc = subprocess.Popen(ffmpeg_command(ffmpeg, url), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        threading.Thread(target=self._drain_stderr, args=(self._proc,), daemon=True,
-                         name=f"ffmpeg-stderr-{self.name}").start()
-        self._decoder = PcmDecoder("f32le", URL_CHANNELS, f"stream {url}")
-        ring = self._new_ring(URL_RATE_HZ, URL_CHANNELS)
+        self.error, self.fatal, self.ended = None, False, False
+        self._fresh = True
         self._start_thread()
-        if not wait_for_audio:
-            return
-        # Wait for the first audio so that an unreachable URL fails at startup with ffmpeg's reason.
-        deadline = time.monotonic() + URL_OPEN_TIMEOUT_S
-        while ring.written == 0 and time.monotonic() < deadline:
-            if self._proc.poll() is not None and ring.written == 0:
-                time.sleep(0.1)  # let the stderr reader catch the last line
-                if ring.written == 0:
-                    self.close()
-                    raise InputNotFound(f"stream {url} cannot be opened ({self._why()}); "
-                                        "check the URL and that the server is reachable")
-            time.sleep(0.02)
-        if ring.written == 0:
-            self.close()
-            raise InputNotFound(f"stream {url} sent no audio within {URL_OPEN_TIMEOUT_S:.0f} s; "
-                                "check the URL")
 
-    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            text = line.decode(errors="replace").strip()
-            if text:
-                self._stderr.append(text)
-                log.debug("ffmpeg %s: %s", self.name, text)
+    def _start_ring(self, lead_frames: int = 0) -> Ring:
+        """A new ring for this connection; its wall clock starts ``lead_frames`` ago."""
+        error = self.error  # _new_ring clears it: keep a failure that raced with the audio
+        ring = self._new_ring(URL_RATE_HZ, URL_CHANNELS)
+        self.start_wall_s -= lead_frames / URL_RATE_HZ
+        self.error = error
+        self._fresh = False
+        return ring
+
+    def _sink(self, frames: np.ndarray) -> None:
+        """Decoded audio (a decoder thread) → the ring; the first block makes the ring."""
+        ring = self._start_ring(frames.shape[0]) if self._fresh else self.ring
+        assert ring is not None
+        ring.write(frames)
+
+    @property
+    def _has_audio(self) -> bool:
+        return not self._fresh and self.ring is not None and self.ring.written > 0
+
+    def wait_ready(self, timeout_s: float = URL_OPEN_TIMEOUT_S) -> None:
+        """Wait for the first audio or the first failure (a daemon with this one source fails
+        at startup with the reason: exit code 66)."""
+        url = self.settings.target
+        deadline = time.monotonic() + timeout_s
+        while not self._has_audio and self.error is None:
+            if time.monotonic() >= deadline:
+                raise InputNotFound(f"stream {url} sent no audio within {timeout_s:.0f} s; "
+                                    "check the URL")
+            time.sleep(0.02)
+        if self.error is not None and not self._has_audio:
+            if isinstance(self.error, ServiceUnavailable):
+                raise self.error
+            raise InputNotFound(f"stream {url} cannot be opened ({self.error}); "
+                                "check the URL and that the server is reachable")
 
     def _run(self, stop: threading.Event) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        pump(proc.stdout, self._decoder, self, stop)
+        url = self.settings.target
+        if not url.startswith(("http://", "https://")):
+            self._run_ffmpeg(url, stop)
+            return
+        stream = self._stream = IcyStream(url, on_meta=self._on_meta)
+        stream.connect()
+        if stop.is_set():
+            stream.close()
+            return
+        if stream.content_type in HLS_TYPES or url.split("?")[0].endswith(".m3u8"):
+            stream.close()
+            self._run_ffmpeg(url, stop)
+            return
+        try:
+            codec = codec_for(stream.content_type)
+            if codec is not None:
+                self._run_pyav(stream, codec, stop)
+            else:
+                self._run_ffmpeg_pipe(stream, stop)
+        finally:
+            self._malformed_before += stream.malformed_blocks
+            self.malformed_meta_blocks = self._malformed_before
+            stream.close()
+        if not stop.is_set() and self.error is None:
+            self.fail(ConnectionError("the stream ended"))
+
+    def _read_loop(self, stream: IcyStream, stop: threading.Event,
+                   handle: Callable[[bytes], None]) -> None:
+        pending = bytearray()
+        while not stop.is_set() and self.error is None:
+            data = stream.read(READ_BYTES)
+            self.malformed_meta_blocks = self._malformed_before + stream.malformed_blocks
+            if not data:
+                break
+            pending += data
+            if len(pending) >= BATCH_BYTES:
+                handle(bytes(pending))
+                pending.clear()
+        if pending and not stop.is_set():
+            handle(bytes(pending))
+
+    def _run_pyav(self, stream: IcyStream, codec: str, stop: threading.Event) -> None:
+        self.path = "pyav"
+        decoder = self._decoder = StreamDecoder(codec, self._sink, self.fail)
+        workers = pool()
+        lane = workers.lane()
+        try:
+            self._read_loop(stream, stop, lambda data: workers.submit(lane, decoder, data))
+        finally:
+            decoder.closed = True
+            workers.submit(lane, decoder, b"")  # lets the decoder thread free the codec
+
+    def _spawn_ffmpeg(self, url: str) -> subprocess.Popen[bytes]:
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg is None:
+            raise ServiceUnavailable("this stream needs ffmpeg; install it (apt-get install ffmpeg)")
+        proc = self._proc = subprocess.Popen(
+            ffmpeg_command(ffmpeg, url),
+            stdin=subprocess.PIPE if url == "pipe:0" else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True,
+                         name=f"ffmpeg-stderr-{self.name}").start()
+        return proc
+
+    def _pump_ffmpeg(self, proc: subprocess.Popen[bytes], stop: threading.Event) -> None:
+        assert proc.stdout is not None
+        self._start_ring()
+        pump(proc.stdout, PcmDecoder("f32le", URL_CHANNELS, f"stream {self.settings.target}"),
+             self, stop)
+
+    def _run_ffmpeg_pipe(self, stream: IcyStream, stop: threading.Event) -> None:
+        """Our reader (ICY stripped) → ffmpeg's stdin; ffmpeg's PCM → the ring."""
+        self.path = "ffmpeg-pipe"
+        proc = self._spawn_ffmpeg("pipe:0")
+        out = threading.Thread(target=self._pump_ffmpeg, args=(proc, stop), daemon=True,
+                               name=f"ffmpeg-out-{self.name}")
+        out.start()
+        assert proc.stdin is not None
+        stdin = proc.stdin
+
+        def write(data: bytes) -> None:
+            try:
+                stdin.write(data)
+                stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                stop_reason = self._why() if proc.poll() is not None else "ffmpeg closed its input"
+                raise ConnectionError(stop_reason) from None
+
+        try:
+            self._read_loop(stream, stop, write)
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+        out.join(timeout=5.0)
+        self._check_exit(proc, stop)
+
+    def _run_ffmpeg(self, url: str, stop: threading.Event) -> None:
+        self.path = "ffmpeg"
+        proc = self._spawn_ffmpeg(url)
+        self._pump_ffmpeg(proc, stop)
+        self._check_exit(proc, stop)
+
+    def _check_exit(self, proc: subprocess.Popen[bytes], stop: threading.Event) -> None:
         if stop.is_set():
             return
-        code = proc.wait()
+        try:
+            code = proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        time.sleep(0.05)  # let the stderr reader catch the last line
         # A stream that breaks or ends is transient for a daemon (a radio restarting, a server
-        # closing the connection): the supervisor restarts ffmpeg with backoff.
+        # closing the connection): the supervisor reconnects with backoff.
         if code != 0:
             self.fail(ConnectionError(f"ffmpeg exited with code {code}: {self._why()}"))
         else:
             self.fail(ConnectionError("the stream ended"))
 
+    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        with contextlib.suppress(ValueError, OSError):  # close() may close the pipe first
+            for line in proc.stderr:
+                text = line.decode(errors="replace").strip()
+                if text:
+                    self._stderr.append(text)
+                    log.debug("ffmpeg %s: %s", self.name, text)
+        proc.stderr.close()
+
     def close(self) -> None:
-        proc = self._proc
+        """Quick: the socket is shut down (the reader returns at once), ffmpeg is terminated."""
+        self._stop.set()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+        decoder, self._decoder = self._decoder, None
+        if decoder is not None:
+            decoder.closed = True
+        proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
             try:
@@ -111,6 +304,8 @@ class UrlSource(ThreadSource):
                 proc.kill()
                 proc.wait()
         super().close()
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
-        self._proc = None
+        if proc is not None:
+            for pipe in (proc.stdout, proc.stdin):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
+from genrecast.daemon.audio.sources.url import URL_RATE_HZ
 
 from tests.support.common import Subscriber, genrecast_cmd, low_high
 
@@ -172,7 +173,7 @@ def test_url_source_through_ffmpeg(tone_model: Path, http_server: str, low_high_
     validate_all(events, event_schema)
     assert genres(events, "radio")[:2] == ["low", "high"]
     status = [e for e in events if e["kind"] == "status"]
-    assert status[1]["state"] == "running" and status[1]["rate_hz"] == 48_000
+    assert status[1]["state"] == "running" and status[1]["rate_hz"] == URL_RATE_HZ
     lost = [e for e in status if e["state"] == "lost"]
     assert lost and "stream ended" in lost[0]["detail"]
     assert "recovering" in states(events, "radio")

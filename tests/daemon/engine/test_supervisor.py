@@ -5,6 +5,7 @@ from __future__ import annotations
 from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.engine.states import SourceState as S
 from genrecast.daemon.engine.supervisor import (
+    BACKOFF_JITTER,
     BACKOFF_MAX_S,
     BACKOFF_START_S,
     RECOVERY_TIMEOUT_S,
@@ -67,7 +68,9 @@ def test_stall_then_lost_then_reopened_with_growing_backoff() -> None:
     sup.check(src, 1.0 + 2 * STALL_S)
     assert sup.state("f") == S.LOST and src.closes == 1
     retry = sup.watches["f"].retry_at_s
-    assert retry is not None and retry == 1.0 + 2 * STALL_S + BACKOFF_START_S
+    # the backoff is scattered by ±BACKOFF_JITTER so that streams do not retry in lockstep
+    assert retry is not None
+    assert near(retry - (1.0 + 2 * STALL_S), BACKOFF_START_S)
     sup.check(src, retry - 0.01)
     assert sup.state("f") == S.LOST  # not before the backoff
     sup.check(src, retry)
@@ -93,8 +96,14 @@ def test_failed_reopens_back_off_up_to_the_cap() -> None:
         now = retry
         sup.check(src, now)
         assert sup.state("f") == S.LOST
-    assert gaps[:3] == [BACKOFF_START_S, 2 * BACKOFF_START_S, 4 * BACKOFF_START_S]
-    assert max(gaps) == BACKOFF_MAX_S
+    for gap, nominal in zip(gaps, [BACKOFF_START_S, 2 * BACKOFF_START_S, 4 * BACKOFF_START_S],
+                            strict=False):
+        assert near(gap, nominal), gaps
+    assert near(gaps[-1], BACKOFF_MAX_S) and max(gaps) <= BACKOFF_MAX_S * (1 + BACKOFF_JITTER)
+
+
+def near(wait_s: float, nominal_s: float) -> bool:
+    return nominal_s * (1 - BACKOFF_JITTER) - 1e-9 <= wait_s <= nominal_s * (1 + BACKOFF_JITTER) + 1e-9
 
 
 def test_a_reopened_source_that_never_delivers_is_lost_again() -> None:
@@ -102,9 +111,11 @@ def test_a_reopened_source_that_never_delivers_is_lost_again() -> None:
     sup, _ = _setup(src)
     src.error = InputNotFound("x")
     sup.check(src, 0.0)
-    sup.check(src, BACKOFF_START_S)
+    retry = sup.watches["f"].retry_at_s
+    assert retry is not None
+    sup.check(src, retry)
     assert sup.state("f") == S.RECOVERING
-    sup.check(src, BACKOFF_START_S + RECOVERY_TIMEOUT_S)
+    sup.check(src, retry + RECOVERY_TIMEOUT_S)
     assert sup.state("f") == S.LOST
 
 

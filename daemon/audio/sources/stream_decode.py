@@ -1,0 +1,161 @@
+"""In-process MP3/AAC decoding for ``url:`` streams: a few decoder threads serve every stream.
+
+Each stream's reader thread only waits on its socket (no GIL held) and hands the compressed bytes
+over in batches of about half a second (``BATCH_BYTES``). A decoder thread turns a batch into
+PCM with PyAV (FFmpeg's libavcodec in the wheel: ``CodecContext.parse`` + ``decode``, no
+container, no probing), downmixes it, resamples it to ``OUT_RATE_HZ`` with soxr and writes the
+stream's ring: one pass of Python per batch rather than a thread per stream waking for every
+26-ms MP3 frame. A stream is pinned to one decoder thread, so its batches stay in order.
+
+Measured on a 2-core machine (one MP3, 128 kbit/s, 44.1 kHz stereo): PyAV's own resampler
+(``AudioResampler`` to 8 kHz mono) cost about 5 ms of CPU per stream-second on top of decoding,
+numpy downmix + soxr about 0.7 ms, so soxr does the rate change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import soxr
+
+log = logging.getLogger(__name__)
+
+OUT_RATE_HZ = 8_000  # the ring's rate: 20× the model's 400 Hz, 5.5× less memory than 44.1 kHz
+BATCH_BYTES = 8_192  # ~0.5 s of a 128 kbit/s stream per hand-over to a decoder thread
+DECODER_THREADS = max(1, min(2, os.cpu_count() or 1))
+# Batches of one stream waiting for its decoder thread: beyond this (4 s of audio) the decoders
+# cannot keep up (too many streams for the cores), and new batches are dropped and counted
+# instead of queueing without bound (memory, and latency that only grows).
+MAX_QUEUED_BATCHES = 8
+# Bytes decoded without one valid frame: the stream is not what its Content-Type says.
+MAX_UNDECODABLE_BYTES = 256 * 1024
+CODECS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mpeg3": "mp3", "audio/x-mpeg": "mp3",
+          "audio/aac": "aac", "audio/aacp": "aac", "audio/x-aac": "aac"}
+
+
+def codec_for(content_type: str) -> str | None:
+    """The libavcodec decoder for a stream's Content-Type, or None (ffmpeg takes it)."""
+    return CODECS.get(content_type)
+
+
+class StreamDecoder:
+    """Decoding state of one stream; ``feed`` runs on its decoder thread only."""
+
+    def __init__(self, codec: str, sink: Callable[[np.ndarray], None],
+                 on_error: Callable[[Exception], None]) -> None:
+        import av  # FFmpeg's libraries: imported only when a url source decodes in-process
+
+        self._av: Any = av
+        self.codec = codec
+        self.sink = sink
+        """Takes mono float32 PCM at OUT_RATE_HZ (the stream's ring)."""
+        self.on_error = on_error
+        self.closed = False
+        self.invalid_packets = 0
+        # Each counter has one writer (the reader thread, the decoder thread): no lock needed.
+        self.submitted = 0
+        self.done = 0
+        self.dropped_batches = 0
+        self._ctx: Any = av.CodecContext.create(codec, "r")
+        self._resampler: Any = None
+        self._in_rate = 0
+        self._undecodable = 0
+
+    def feed(self, data: bytes) -> None:
+        if self.closed:
+            self._ctx = self._resampler = None  # freed on the decoder thread, which used them
+            return
+        av = self._av
+        blocks = []
+        rate = 0
+        for packet in self._ctx.parse(data):
+            try:
+                frames = self._ctx.decode(packet)
+            except av.error.InvalidDataError:  # e.g. an ID3 tag or a torn first frame
+                self.invalid_packets += 1
+                continue
+            for frame in frames:
+                rate = frame.sample_rate
+                blocks.append(frame.to_ndarray())
+        if not blocks:
+            self._undecodable += len(data)
+            if self._undecodable > MAX_UNDECODABLE_BYTES:
+                self.closed = True
+                self.on_error(ConnectionError(
+                    f"{self._undecodable} bytes of the stream did not decode as {self.codec}"))
+            return
+        self._undecodable = 0
+        pcm = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        if pcm.dtype != np.float32:  # planar float is the decoders' usual output
+            pcm = pcm.astype(np.float32) / np.float32(32768.0)
+        # Interleaved formats come as 1 × (samples·channels): the channel count tells them apart.
+        channels = self._ctx.layout.nb_channels if self._ctx.layout is not None else 1
+        if pcm.shape[0] == 1 and channels > 1:
+            pcm = pcm.reshape(-1, channels).T
+        mono = pcm.mean(axis=0, dtype=np.float32) if pcm.shape[0] > 1 else pcm[0]
+        if rate != self._in_rate:
+            self._in_rate = rate
+            self._resampler = (None if rate == OUT_RATE_HZ else
+                               soxr.ResampleStream(rate, OUT_RATE_HZ, 1, dtype="float32",
+                                                   quality="MQ"))
+        out = mono if self._resampler is None else self._resampler.resample_chunk(mono)
+        if out.shape[0] and not self.closed:
+            self.sink(out)
+
+
+class DecoderPool:
+    """``DECODER_THREADS`` threads; ``submit(decoder, data)`` queues a batch on the decoder's
+    thread (assigned round-robin when the stream starts)."""
+
+    def __init__(self, threads: int = DECODER_THREADS) -> None:
+        self._queues: list[queue.SimpleQueue[tuple[StreamDecoder, bytes]]] = []
+        self._lock = threading.Lock()
+        self._next = 0
+        for i in range(threads):
+            q: queue.SimpleQueue[tuple[StreamDecoder, bytes]] = queue.SimpleQueue()
+            self._queues.append(q)
+            threading.Thread(target=self._work, args=(q,), name=f"stream-decoder-{i}",
+                             daemon=True).start()
+
+    def lane(self) -> int:
+        with self._lock:
+            self._next = (self._next + 1) % len(self._queues)
+            return self._next
+
+    def submit(self, lane: int, decoder: StreamDecoder, data: bytes) -> None:
+        if data and decoder.submitted - decoder.done >= MAX_QUEUED_BATCHES:
+            decoder.dropped_batches += 1  # the decoder resynchronises on the next frame
+            return
+        decoder.submitted += 1
+        self._queues[lane].put((decoder, data))
+
+    @staticmethod
+    def _work(q: queue.SimpleQueue[tuple[StreamDecoder, bytes]]) -> None:
+        while True:
+            decoder, data = q.get()
+            decoder.done += 1
+            try:
+                decoder.feed(data)
+            except Exception as exc:  # noqa: BLE001 - one bad stream never stops the others
+                log.debug("stream decoder failed", exc_info=True)
+                decoder.closed = True
+                decoder.on_error(exc)
+            del decoder, data  # a closed stream's codec and resampler are freed now
+
+_pool: DecoderPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> DecoderPool:
+    """The process's decoder pool (started on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = DecoderPool()
+        return _pool
