@@ -90,6 +90,9 @@ def register(app: typer.Typer) -> None:
         startup_grace: Annotated[float, typer.Option(
             "--startup-grace", help="Seconds to wait after binding before reading the sources, so "
             "subscribers already connecting receive every event.")] = 0.0,
+        web: Annotated[str, typer.Option(
+            "--web", help="Serve the live dashboard on HOST:PORT (e.g. 127.0.0.1:8090); other "
+            "than loopback it needs [web] token_file in the configuration.")] = "",
     ) -> None:
         """Listen to the sources, classify every window, publish events over ZeroMQ (Ctrl-C stops)."""
         from dataclasses import replace
@@ -130,6 +133,7 @@ def register(app: typer.Typer) -> None:
             "publish.heartbeat_s": given("heartbeat", heartbeat),
             "publish.high_water_mark": given("hwm", hwm),
             "publish.startup_grace_s": given("startup_grace", startup_grace),
+            "web.listen": given("web", web),
             "decisions.hop_s": given("hop", hop),
             "decisions.smooth_windows": given("smooth", smooth),
             "decisions.threshold": given("threshold", threshold),

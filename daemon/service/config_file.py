@@ -12,6 +12,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
     [control]    endpoint
     [metrics]    port, host
+    [web]        listen, token, token_file, prediction_interval_s
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
 
 Overrides use the same dotted keys (``{"decisions.hop_s": 0.25, "sources": ["mic"]}``); a value
@@ -40,6 +41,7 @@ from genrecast.daemon.settings import (
     PublishSettings,
     Settings,
     SourceSettings,
+    WebSettings,
     parse_source_spec,
 )
 
@@ -293,6 +295,35 @@ def _metrics(rep: _Reporter, table: dict[str, Any]) -> MetricsSettings:
     return MetricsSettings(**table)
 
 
+def _web(rep: _Reporter, table: dict[str, Any], base: Path | None) -> WebSettings:
+    """``[web]``: the token comes from the file (``token``, or ``token_file`` read here), never
+    from a flag alone, so it does not show in ``ps``."""
+    from genrecast.daemon.outputs.web.output import check_web_settings
+
+    token = table.get("token", "")
+    if table.get("token_file"):
+        path = _resolve_path(table["token_file"], base)
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise rep.fail("web.token_file", f"cannot read {path} ({exc.strerror})",
+                           "create it with a long random line (e.g. openssl rand -hex 32) "
+                           "readable by the daemon") from None
+        if not token:
+            raise rep.fail("web.token_file", f"{path} is empty",
+                           "write a long random line into it (e.g. openssl rand -hex 32)")
+    web = WebSettings(listen=table.get("listen", ""), token=token,
+                      prediction_interval_s=float(table.get("prediction_interval_s", 1.0)))
+    if web.enabled:
+        key = "web.listen"
+        try:
+            check_web_settings(web, key)
+        except ConfigError as exc:
+            origin = CLI_ORIGIN if key in rep.cli_keys else rep.origin
+            raise ConfigError(f"{origin}: {exc}") from None
+    return web
+
+
 def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
            default_model: Callable[[], Path] | None) -> tuple[Path, int]:
     threads = int(table.get("threads", 1))
@@ -356,6 +387,8 @@ def load_settings(path: Path | str | None = None,
                     loopback_only=True)
     control = ControlSettings(**merged["control"])
     metrics = _metrics(rep, merged["metrics"])
+    web = _web(rep, merged["web"], base)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
-                    publish=publish, control=control, metrics=metrics, num_threads=threads,
+                    publish=publish, control=control, metrics=metrics, web=web,
+                    num_threads=threads,
                     config_path=config_path.resolve() if config_path else None)

@@ -92,6 +92,12 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "port": (_number(0, 65535, integer=True), "9464"),
         "host": (_string(), '"127.0.0.1"'),
     },
+    "web": {
+        "listen": (_string(), '"127.0.0.1:8090"'),
+        "token": (_string(), '"a-long-random-string"'),
+        "token_file": (_string(), '"/etc/genrecast/web.token"'),
+        "prediction_interval_s": (_number(0.1, 60.0), "1.0"),
+    },
     "security": {
         "ipc_mode": (_mode, "0o660"),
         "ipc_group": (_string(), '"genrecast"'),
