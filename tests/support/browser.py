@@ -43,7 +43,8 @@ class Browser:
         profile.mkdir(parents=True, exist_ok=True)
         self.stderr_path = tmp / "chromium.stderr"
         self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in close()
-        cmd = ["sh", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}',
+        # bash, not sh: dash redirects only single-digit descriptors.
+        cmd = ["bash", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}',
                chromium_path(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                f"--window-size={width},{height}", "--remote-debugging-pipe", "about:blank"]
         self.proc = subprocess.Popen(cmd, pass_fds=(to_chrome_r, from_chrome_w),

@@ -81,6 +81,7 @@
     if ("stream_title" in ev) s.title = ev.stream_title || null;
     if (kind === "status") {
       s.state = ev.state; s.detail = ev.detail || ""; s.spec = ev.spec || s.spec;
+      s.stateEventTime = ev.time;
     } else if (kind === "genre") {
       s.genre = ev.genre; s.confidence = ev.confidence;
     } else if (kind === "prediction") {
@@ -124,6 +125,7 @@
 
   function setConn(state, text) {
     const el = $("conn");
+    if (el.dataset.state !== state) app.connSince = Date.now();
     el.dataset.state = state;
     el.textContent = text;
     document.body.classList.toggle("down", state === "down" || state === "stale");
@@ -255,6 +257,7 @@
   function update(s) {
     const d = s.dom;
     if (!d) return;
+    if (d.root.dataset.state !== s.state) s.stateShownAt = Date.now();  // event → page, for tests
     d.root.dataset.state = s.state;
     d.root.dataset.genre = s.genre || "";
     d.root.classList.toggle("silent", s.silent);
@@ -344,7 +347,8 @@
     }
     if (app.firstRenderMs === null && app.sources.size) {
       app.firstRenderMs = performance.now() - t0;
-      document.body.dataset.renderMs = app.firstRenderMs.toFixed(1);
+      document.body.dataset.renderMs = app.firstRenderMs.toFixed(1);  // building the view
+      document.body.dataset.loadedMs = performance.now().toFixed(1);  // since navigation
     }
     document.body.dataset.rendered = String(app.sources.size);
   }
