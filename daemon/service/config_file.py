@@ -315,12 +315,11 @@ def _web(rep: _Reporter, table: dict[str, Any], base: Path | None) -> WebSetting
     web = WebSettings(listen=table.get("listen", ""), token=token,
                       prediction_interval_s=float(table.get("prediction_interval_s", 1.0)))
     if web.enabled:
-        key = "web.listen"
+        from_cli = "web.listen" in rep.cli_keys
         try:
-            check_web_settings(web, key)
+            check_web_settings(web, "--web" if from_cli else "web.listen")
         except ConfigError as exc:
-            origin = CLI_ORIGIN if key in rep.cli_keys else rep.origin
-            raise ConfigError(f"{origin}: {exc}") from None
+            raise ConfigError(f"{CLI_ORIGIN if from_cli else rep.origin}: {exc}") from None
     return web
 
 

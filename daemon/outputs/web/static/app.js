@@ -293,7 +293,7 @@
     const k = app.sortKey, dir = app.sortDir;
     list.sort((a, b) => {
       const x = sortValue(a, k), y = sortValue(b, k);
-      return (x < y ? -1 : x > y ? 1 : a.name < b.name ? -1 : 1) * dir;
+      return (x < y ? -1 : x > y ? 1 : 0) * dir || (a.name < b.name ? -1 : 1);  // ties: by name
     });
     return list;
   }
