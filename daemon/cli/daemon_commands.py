@@ -253,12 +253,15 @@ def register(app: typer.Typer) -> None:
             "--kind", "-k", help="Event kinds the subscriber prints (default: all but "
             "heartbeat).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Subscriber prints JSON.")] = False,
+        web: Annotated[str, typer.Option(
+            "--web", help="Also serve the live dashboard on HOST:PORT (loopback, e.g. "
+            "127.0.0.1:8090).")] = "",
     ) -> None:
         """Run the daemon with the default model and print what a subscriber receives."""
         from genrecast.daemon.cli.demo import run_demo
 
         run_demo(model or _default_model(), seconds, False if file else None, kind or [],
-                 as_json)
+                 as_json, web)
         sys.stdout.flush()
 
     @app.command("model")
