@@ -16,7 +16,7 @@ def parse_listen(text: str, what: str = "--web") -> tuple[str, int]:
     if not sep:
         host, port = DEFAULT_HOST, value
     host = host.strip("[]") or DEFAULT_HOST
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port (printed)
         raise ConfigError(f"{what} {text!r} needs HOST:PORT; e.g. {what} 127.0.0.1:8090")
     if host != "localhost":
         try:

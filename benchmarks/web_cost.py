@@ -1,0 +1,178 @@
+"""What the dashboard costs the audio path: the same daemon with and without ``--web``.
+
+    python benchmarks/web_cost.py                       # 1000 sources, 3 modes × 2 rounds
+    python benchmarks/web_cost.py --sources 300 --seconds 15 --rounds 1
+
+Each trial is ``scale.py``'s trial (a real ``Daemon`` with N live-paced 48 kHz fed sources, a
+ZeroMQ subscriber in another process timing every prediction's arrival) in a fresh process, with
+the service runtime attached as ``genrecast run`` has it, in one of three modes:
+
+* ``off``: no dashboard;
+* ``web``: the dashboard serving, no page open;
+* ``web+10``: the dashboard and 10 open ``/events`` streams (unfiltered, as a page opens it), read
+  by another process.
+
+Modes alternate round by round (a busy shared machine shifts them alike) and the table gives the
+median per mode: CPU of the daemon process per stream-second, loop CPU, window-to-subscriber
+latency (median, p99), windows missed, and what the clients received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale import run_trial  # noqa: E402
+
+MODES = ("off", "web", "web+10")
+HOP_S = 0.5  # the daemon's default: two predictions per source per second
+
+CLIENTS = r"""
+import http.client, json, os, signal, sys, threading, time
+port, n, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+counts = [0] * n; nbytes = [0] * n
+def report(*_):
+    mb = [round(b / 1e6, 2) for b in nbytes]
+    print(json.dumps({"predictions_per_client": sorted(counts), "mb_per_client": mb}), flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, report)
+def read(i):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/events"); r = conn.getresponse()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        line = r.fp.readline()
+        if not line: break
+        nbytes[i] += len(line)
+        if line.startswith(b"event: prediction"): counts[i] += 1
+threads = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(n)]
+for t in threads: t.start()
+print("ready", flush=True)
+for t in threads: t.join(seconds + 15)
+report()
+"""
+
+
+class WebHooks:
+    """The service runtime on the trial's daemon; with ``web`` the dashboard and its clients."""
+
+    def __init__(self, web: bool, clients: int, seconds: float) -> None:
+        self.web, self.clients, self.seconds = web, clients, seconds
+        self.runtime: Any = None
+        self.proc: subprocess.Popen[str] | None = None
+        self.client_result: dict[str, Any] = {}
+
+    def before_start(self, daemon: Any) -> None:
+        from genrecast.daemon.service.runtime import ServiceRuntime
+        from genrecast.daemon.settings import WebSettings
+
+        if self.web:
+            daemon.settings = replace(daemon.settings, web=WebSettings(listen="127.0.0.1:0"))
+        self.runtime = ServiceRuntime(daemon)
+        self.runtime.open_web()
+
+    def after_start(self, daemon: Any) -> None:
+        self.runtime.start_web()
+        if self.web and self.clients:
+            port = self.runtime.web.server.port
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", CLIENTS, str(port), str(self.clients),
+                 str(self.seconds)], stdout=subprocess.PIPE, text=True)
+            assert self.proc.stdout is not None
+            self.proc.stdout.readline()
+
+    def after_stop(self, daemon: Any) -> None:
+        if self.proc is not None:
+            self.proc.terminate() if self.proc.poll() is None else None
+            out, _ = self.proc.communicate(timeout=30)
+            lines = out.strip().splitlines()
+            if lines:
+                self.client_result = json.loads(lines[-1])
+        self.runtime.close()
+
+
+def one_trial(mode: str, n: int, seconds: float, model: Path) -> dict[str, Any]:
+    web = mode != "off"
+    clients = int(mode.split("+")[1]) if "+" in mode else 0
+    hooks = WebHooks(web, clients, seconds + 10)
+    result = run_trial(n, seconds, HOP_S, model, hooks=hooks)
+    result["mode"] = mode
+    result["clients"] = hooks.client_result
+    return result
+
+
+def trial_process(mode: str, n: int, seconds: float, model: Path) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--trial", mode, "--sources", str(n), "--seconds",
+           str(seconds), "--model", str(model)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} trial failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  {mode:7s} {n} sources: CPU {result['cpu_ms_per_stream_s']:.3f} ms/stream-s, "
+          f"latency median {result['latency_median_ms']:.0f} ms, p99 "
+          f"{result['latency_p99_ms']:.0f} ms, windows {result['windows_received']}/"
+          f"{result['windows_expected']}", flush=True)
+    return result
+
+
+def main() -> None:
+    from genrecast.models import default_model_path
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, default=default_model_path())
+    ap.add_argument("--sources", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--trial", choices=MODES, help="run one trial in this process, print JSON")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    if args.trial:
+        print(json.dumps(one_trial(args.trial, args.sources, args.seconds, args.model)))
+        return
+    print(f"web_cost: {args.sources} sources, hop {HOP_S} s, {args.seconds:g} s measured per "
+          f"trial, model {args.model.name}, {args.rounds} round(s)", flush=True)
+    results: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    for _ in range(args.rounds):
+        for mode in MODES:
+            results[mode].append(trial_process(mode, args.sources, args.seconds, args.model))
+
+    def med(mode: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[mode])
+
+    def web_threads(r: dict[str, Any]) -> float:
+        return sum(v for k, v in r["thread_cpu_s_per_s"].items()
+                   if k.startswith("genrecast-web") or "process_request_thread" in k)
+
+    base_cpu = med("off", "cpu_ms_per_stream_s")
+    print("\n| mode | CPU ms per stream-s | vs off | loop CPU (cores) | web threads (cores) | "
+          "latency median ms | latency p99 ms | windows missed | predictions per client |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for mode in MODES:
+        missed = statistics.median(r["windows_expected"] - min(r["windows_received"],
+                                                               r["windows_expected"])
+                                   for r in results[mode])
+        per_client = [c for r in results[mode]
+                      for c in r["clients"].get("predictions_per_client", [])]
+        cpu = med(mode, "cpu_ms_per_stream_s")
+        print(f"| {mode} | {cpu:.3f} | {cpu / base_cpu:.2f}× | "
+              f"{med(mode, 'loop_cpu_s_per_s'):.3f} | "
+              f"{statistics.median(web_threads(r) for r in results[mode]):.3f} | "
+              f"{med(mode, 'latency_median_ms'):.0f} | "
+              f"{med(mode, 'latency_p99_ms'):.0f} | {missed:.0f} | "
+              f"{statistics.median(per_client) if per_client else '–'} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory():
+        main()
