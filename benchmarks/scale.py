@@ -112,7 +112,7 @@ def run_trial(n: int, seconds: float, hop_s: float, model: Path,
                             decisions=DecisionSettings(hop_s=hop_s),
                             publish=PublishSettings(endpoint=endpoint,
                                                     high_water_mark=max(10_000, 20 * n)))
-        sources = [FedSource(s, threading.Event(), feeder) for s in specs]
+        sources = [FedSource(s, feeder) for s in specs]
         daemon = Daemon(settings, sources=sources)
         if hooks is not None:
             hooks.before_start(daemon)

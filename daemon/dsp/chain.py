@@ -1,7 +1,8 @@
 """The one DSP path shared by training and the live daemon: downmix → resample → window → normalise.
 
 Live audio goes through the streaming classes chunk by chunk (``SourceDSP``); training calls the
-same classes once per file (``audio_to_windows``). Both give bit-identical windows.
+same classes once per file (``audio_to_windows``). Both cut the same windows (the parity test
+checks a file streamed through the daemon against the training loader).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ class SourceDSP:
         mono = downmix(frames)
         resampled = mono if self.resampler is None else self.resampler.process(mono)
         return self.windower.push(resampled)
+
+    def completes_window(self, frames: int) -> bool:
+        """Would pushing ``frames`` more source-rate frames complete the next window?"""
+        missing = self.windower.next_window_end - self.windower.samples_seen
+        if self.resampler is None:
+            return frames >= missing
+        return self.resampler.pending_outputs(frames) >= missing
+
+    def frames_for_next_window(self) -> int:
+        """Source-rate frames (since this DSP started) that complete the next window."""
+        end = self.windower.next_window_end
+        return end if self.resampler is None else self.resampler.inputs_for_outputs(end)
 
     def flush(self) -> list[tuple[int, np.ndarray]]:
         """End of stream: windows completed by the resampler's tail."""

@@ -6,9 +6,11 @@ Sources run in their own threads (or PortAudio's); the loop waits on an Event th
 timeout, so nothing spins. Signals only set a flag the loop checks.
 
 Hooks (for sd_notify, metrics, the control socket) attach without editing the loop:
-``on_status(source, state, previous, detail)``, ``on_window(due, probs, level_db, decision)``,
-``on_event(topic, event, sent)``, ``on_tick(daemon)``. Control actions from other threads
-(``pause``, ``resume``, ``swap_classifier``) are queued and run by the loop.
+``on_status(source, state, previous, detail)``, ``on_window(due, probs, outcome)``,
+``on_event(topic, event, sent)``, ``on_tick(daemon)``. Outputs (ZeroMQ here; MQTT, the web page)
+are peers on ``on_event``: they see the same decided events and never reach into a stage.
+Control actions from other threads (``pause``, ``resume``, ``swap_classifier``) are queued and
+run by the loop.
 """
 
 from __future__ import annotations
@@ -18,20 +20,21 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from genrecast.daemon.audio.sources import Source, make_source
-from genrecast.daemon.engine.smoothing import Decision
-from genrecast.daemon.engine.source_pipeline import DueWindow, SourceCounters, SourcePipeline
+from genrecast.daemon.engine.source_pipeline import DueWindow, SourcePipeline, WindowOutcome
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
 from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.worker import ClassifyWorker
 from genrecast.daemon.settings import Settings
-from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, utc_iso
+from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory
 from genrecast.daemon.wire.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ MIN_TICK_S = 0.03
 # seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
 SUPERVISE_S = 0.25
 STAGES = ("resample", "classify", "smooth", "publish")
+# Sources open and close on this many threads at once: a url source may wait seconds for its
+# first audio, and a thousand of them one after another would take most of an hour.
+OPEN_CLOSE_THREADS = 64
 
 
 @dataclass
@@ -73,15 +79,15 @@ class Daemon:
         self._stop_flag = threading.Event()
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.sources = sources if sources is not None else [
-            make_source(s, self._wake) for s in settings.sources]
+            make_source(s) for s in settings.sources]
         for src in self.sources:
-            src.wake = self._wake
+            src.wake = self._wake  # every source wakes this loop (the one place it is set)
         self.pipelines: dict[str, SourcePipeline] = {}
         self.publisher: Publisher | None = None
         self.stage_times = StageTimes()
         self.started_mono = 0.0
-        self.on_status: list[Callable[[str, str, str | None, str], None]] = []
-        self.on_window: list[Callable[[DueWindow, np.ndarray, float, Decision], None]] = []
+        self.on_status: list[Callable[[str, SourceState, SourceState | None, str], None]] = []
+        self.on_window: list[Callable[[DueWindow, np.ndarray, WindowOutcome], None]] = []
         self.on_event: list[Callable[[str, dict[str, Any], bool], None]] = []
         self.on_tick: list[Callable[[Daemon], None]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
@@ -95,9 +101,25 @@ class Daemon:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @property
-    def counters(self) -> dict[str, SourceCounters]:
-        return {name: p.counters for name, p in self.pipelines.items()}
+    def source_report(self, name: str) -> dict[str, int | str]:
+        """One source's counters, read where they live: the source (frames), the supervisor
+        (state, restarts) and the pipeline (windows, events)."""
+        pipeline = self.pipelines[name]
+        src = pipeline.source
+        watch = self.supervisor.watches.get(name)
+        c = pipeline.counters
+        return {
+            "state": str(watch.state) if watch else str(SourceState.STARTING),
+            "frames_received": src.frames_received,
+            "frames_overrun": src.overrun_frames,
+            "windows_classified": c.windows_classified,
+            "events_published": c.events_published,
+            "events_dropped": c.events_dropped,
+            "restarts": watch.restarts if watch else 0,
+        }
+
+    def source_reports(self) -> dict[str, dict[str, int | str]]:
+        return {name: self.source_report(name) for name in self.pipelines}
 
     @property
     def backend(self) -> str:
@@ -118,28 +140,49 @@ class Daemon:
         if subscriber_grace_s > 0:
             time.sleep(subscriber_grace_s)
         self.started_mono = time.monotonic()
-        failures: list[UserError] = []
         try:
             for src in self.sources:
-                self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions)
+                self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions,
+                                                          self.events)
                 self.supervisor.add(src, time.monotonic())
-                try:
-                    src.open()
-                except UserError as exc:
-                    failures.append(exc)
-                    if len(self.sources) > 1 and src.restartable and not isinstance(
-                            exc, (DataError, ConfigError)):
-                        src.error = exc  # the supervisor retries it with backoff
-                    else:  # retrying cannot fix bad data or a bad option
-                        if len(self.sources) > 1:
-                            self.supervisor.fatal_errors.append(exc)
-                        self.supervisor.set_state(src.name, STOPPED, str(exc))
+            failures = self._open_all()
+            if self._stop_flag.is_set():
+                return  # a signal during startup: run() returns at once and stop() cleans up
             if len(failures) == len(self.sources):
                 raise failures[0]
         except BaseException:
             self.stop()
             raise
         self._next_heartbeat = time.monotonic() + self.settings.publish.heartbeat_s
+
+    def _open_all(self) -> list[UserError]:
+        """Open every source on a pool of threads; a source that fails is retried by the
+        supervisor (or stopped when retrying cannot help). Returns the failures. Gives up
+        waiting as soon as a stop is requested (a signal during startup)."""
+        failures: list[UserError] = []
+        many = len(self.sources) > 1
+        with ThreadPoolExecutor(min(OPEN_CLOSE_THREADS, max(1, len(self.sources))),
+                                thread_name_prefix="genrecast-open") as pool:
+            futures = {pool.submit(src.open): src for src in self.sources}
+            for future, src in futures.items():
+                while not future.done():
+                    if self._stop_flag.wait(0.05):
+                        for f in futures:
+                            f.cancel()
+                        return failures
+                exc = future.exception()
+                if exc is None:
+                    continue
+                if not isinstance(exc, UserError):
+                    raise exc
+                failures.append(exc)
+                if many and src.restartable and not isinstance(exc, (DataError, ConfigError)):
+                    src.error = exc  # the supervisor retries it with backoff
+                else:  # retrying cannot fix bad data or a bad option
+                    if many:
+                        self.supervisor.fatal_errors.append(exc)
+                    self.supervisor.set_state(src.name, STOPPED, str(exc))
+        return failures
 
     def request_stop(self) -> None:
         """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
@@ -183,19 +226,41 @@ class Daemon:
             log.exception("classifying the last windows failed")
         finally:
             self._worker.close()
+        self._close_all(self.sources, deadline)
         for src in self.sources:
-            if time.monotonic() < deadline:
-                src.close()
             if src.name in self.supervisor.watches:
                 self.supervisor.set_state(src.name, STOPPED, "daemon stopping")
         if self.publisher is not None:
             self.publisher.close()
-            total = {k: sum(getattr(c, k) for c in self.counters.values())
+            counters = [p.counters for p in self.pipelines.values()]
+            total = {k: sum(getattr(c, k) for c in counters)
                      for k in ("windows_classified", "events_published", "events_dropped")}
             level = logging.WARNING if total["events_dropped"] else logging.INFO
             log.log(level, "stopped: %d windows classified, %d events published, %d dropped "
                     "(subscribers too slow)", total["windows_classified"],
                     total["events_published"], total["events_dropped"])
+
+    @staticmethod
+    def _close_all(sources: Iterable[Source], deadline: float) -> None:
+        """Close sources in parallel, waiting at most until ``deadline`` (a source that does
+        not close in time is left to the process exit: its threads are daemon threads)."""
+        sources = list(sources)
+        if not sources:
+            return
+        pool = ThreadPoolExecutor(min(OPEN_CLOSE_THREADS, len(sources)),
+                                  thread_name_prefix="genrecast-close")
+        futures = [pool.submit(src.close) for src in sources]
+        for future in futures:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                future.result(timeout=left)
+            except TimeoutError:
+                break
+            except Exception:  # noqa: BLE001 - one source failing to close must not stop the rest
+                log.exception("closing a source failed")
+        pool.shutdown(wait=False, cancel_futures=True)
 
     # -- control (thread-safe: queued for the loop) ------------------------------------------
 
@@ -297,51 +362,27 @@ class Daemon:
         for pipeline in self.pipelines.values():
             src = pipeline.source
             self.supervisor.check(src, now)
-            watch = self.supervisor.watches[src.name]
-            pipeline.counters.restarts = watch.restarts
-            if pipeline.drained and watch.state != STOPPED:
+            if pipeline.drained and self.supervisor.state(src.name) != STOPPED:
                 self.supervisor.finished(src)
 
     def _decide_and_publish(self, due: DueWindow, probs: np.ndarray) -> None:
         t0 = time.thread_time_ns()
         pipeline = due.pipeline
-        level, decision = pipeline.decide(due, probs)
-        labels = pipeline.card.labels
-        values = probs.tolist()  # Python floats: rounding them is cheaper than numpy scalars
-        top = max(range(len(values)), key=values.__getitem__)
-        now = time.time()
-        events = [self.events.make(
-            "prediction", pipeline.name, now,
-            label=labels[top], confidence=round(values[top], 6),
-            probabilities={lab: round(x, 6) for lab, x in zip(labels, values, strict=True)},
-            smoothed={lab: round(x, 6)
-                      for lab, x in zip(labels, decision.smoothed.tolist(), strict=True)},
-            silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
-            start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
-            start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
-            genre=decision.genre,
-        )]
-        if decision.changed:
-            assert decision.genre is not None
-            duration = decision.previous_duration_s
-            events.append(self.events.make(
-                "genre", pipeline.name, now, genre=decision.genre, previous=decision.previous,
-                confidence=round(decision.confidence, 6),
-                previous_duration_s=None if duration is None else round(duration, 6),
-                at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
-            ))
+        outcome = pipeline.decide(due, probs)
         for hook in self.on_window:
-            hook(due, probs, level, decision)
+            hook(due, probs, outcome)
         t1 = time.thread_time_ns()
         self.stage_times.ns["smooth"] += t1 - t0
-        for topic, event in events:
-            self._publish(topic, event, pipeline.counters)
+        for topic, event in outcome.events:
+            self.publish(topic, event, pipeline)
         self.stage_times.ns["publish"] += time.thread_time_ns() - t1
 
-    def _publish(self, topic: str, event: dict[str, Any],
-                 counters: SourceCounters | None = None) -> None:
+    def publish(self, topic: str, event: dict[str, Any],
+                pipeline: SourcePipeline | None = None) -> None:
+        """Send one event to the outputs, counted against its source (loop thread only)."""
         sent = self.publisher.send(topic, event) if self.publisher is not None else False
-        if counters is not None:
+        if pipeline is not None:
+            counters = pipeline.counters
             if sent:
                 counters.events_published += 1
             else:
@@ -349,18 +390,18 @@ class Daemon:
         for hook in self.on_event:
             hook(topic, event, sent)
 
-    def _status(self, name: str, state: str, previous: str | None, detail: str) -> None:
+    def _status(self, name: str, state: SourceState, previous: SourceState | None,
+                detail: str) -> None:
         pipeline = self.pipelines.get(name)
         src = pipeline.source if pipeline else next(s for s in self.sources if s.name == name)
-        if pipeline is not None:
-            pipeline.counters.state = state
         if hasattr(self, "events") and self.publisher is not None and not self.publisher.socket.closed:
             topic, event = self.events.make(
-                "status", name, time.time(), state=state, previous_state=previous,
+                "status", name, time.time(), state=state.value,
+                previous_state=None if previous is None else previous.value,
                 detail=detail[:500], spec=src.settings.spec, rate_hz=src.rate_hz,
                 channels=src.channels, backend=self.backend,
             )
-            self._publish(topic, event, pipeline.counters if pipeline else None)
+            self.publish(topic, event, pipeline)
         for hook in self.on_status:
             hook(name, state, previous, detail)
 
@@ -369,6 +410,6 @@ class Daemon:
         topic, event = self.events.make(
             "heartbeat", HEARTBEAT_SOURCE, time.time(),
             uptime_s=round(now - self.started_mono, 3), backend=self.backend,
-            sources={name: c.as_dict() for name, c in self.counters.items()},
+            sources=self.source_reports(),
         )
-        self._publish(topic, event)
+        self.publish(topic, event)
