@@ -7,7 +7,6 @@ import queue
 import time
 
 import pytest
-
 from genrecast.daemon.outputs.web.hub import CLIENT_QUEUE_MESSAGES, EventHub, SseClient
 from genrecast.daemon.outputs.web.state import BUCKET_S, BUCKETS, Dashboard, Timeline
 from genrecast.daemon.wire.events import EventFactory
