@@ -28,7 +28,9 @@ from tests.support.synthetic_dashboard import SyntheticDashboard, name_of, predi
 def measure(n: int, loads: int, tmp: Path) -> dict[str, float]:
     synthetic = SyntheticDashboard(n).start()
     browser = Browser(tmp / f"b{n}")
-    loaded, built, live = [], [], []
+    loaded: list[float] = []
+    built: list[float] = []
+    live: list[float] = []
     try:
         for _ in range(loads):
             browser.goto(synthetic.url + f"?n={time.monotonic_ns()}")

@@ -62,6 +62,21 @@ def _split(values: list[str]) -> list[str]:
     return [v for value in values for v in value.split(",") if v]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page that went away mid-answer is normal; anything else is logged, never printed
+        as a bare traceback on stderr (socketserver's default)."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            log.debug("web: client %s went away", client_address)
+        else:
+            log.exception("web: request from %s failed", client_address)
+
+
 class WebServer:
     """Serves the dashboard on ``host:port`` in background threads until ``close()``."""
 
@@ -72,9 +87,7 @@ class WebServer:
         self.static = _load_static()
         handler = _make_handler(self)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        server_cls = type("DashboardServer", (ThreadingHTTPServer,),
-                          {"address_family": family, "daemon_threads": True,
-                           "allow_reuse_address": True})
+        server_cls = type("DashboardServer", (_QuietServer,), {"address_family": family})
         try:
             self.httpd: ThreadingHTTPServer = server_cls((host, port), handler)
         except OSError as exc:

@@ -25,7 +25,7 @@ def test_demo_opens_the_dashboard() -> None:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status",
-                                            timeout=5) as r:
+                                            timeout=20) as r:
                     body = json.load(r)
             except OSError:
                 return None
@@ -35,7 +35,7 @@ def test_demo_opens_the_dashboard() -> None:
         body = wait_for(status, 60, "the demo's source classified on /api/status")
         assert body["status"]["model"].startswith("tone@")
         assert set(body["snapshot"]["sources"]) == {"demo"}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=20) as r:
             assert b"/app.js" in r.read()
     finally:
         proc.terminate()
