@@ -310,8 +310,9 @@ def _web(rep: _Reporter, table: dict[str, Any], base: Path | None) -> WebSetting
         path = _resolve_path(table["token_file"], base)
         try:
             token = path.read_text().strip()
-        except OSError as exc:
-            raise rep.fail("web.token_file", f"cannot read {path} ({exc.strerror})",
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, not UTF-8
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise rep.fail("web.token_file", f"cannot read {path} ({reason})",
                            "create it with a long random line (e.g. openssl rand -hex 32) "
                            "readable by the daemon") from None
         if not token:
