@@ -13,8 +13,10 @@ the service runtime attached as ``genrecast run`` has it, in one of three modes:
   by another process.
 
 Modes alternate round by round (a busy shared machine shifts them alike) and the table gives the
-median per mode: CPU of the daemon process per stream-second, loop CPU, window-to-subscriber
-latency (median, p99), windows missed, and what the clients received.
+median per mode: CPU of the daemon process per stream-second, the loop's CPU per window, the
+dashboard threads' CPU, window-to-subscriber latency (median, p99), windows missed, and what the
+clients received. First, the parts alone in CPU time (``--micro``: only these): ``offer`` on the
+loop thread and the hub's work per event, which a busy shared machine shifts little.
 """
 
 from __future__ import annotations
@@ -102,6 +104,49 @@ class WebHooks:
         self.runtime.close()
 
 
+def hub_costs(n_sources: int, clients: int = 10, rounds: int = 20) -> dict[str, float]:
+    """CPU time (thread time, so a busy machine shifts it little) of the dashboard's parts per
+    event: ``offer`` on the loop thread, and the hub's work (state, encoding, fan-out to
+    ``clients`` queues) on its own thread, for ``rounds`` windows of ``n_sources`` sources."""
+    import queue
+    import time
+
+    from genrecast.daemon.outputs.web.hub import EventHub
+    from genrecast.daemon.outputs.web.state import Dashboard
+    from genrecast.daemon.wire.events import EventFactory
+
+    factory = EventFactory("bench@000000000000")
+    probs = {"classical": 0.25, "rock": 0.75}
+    events = [factory.make("prediction", f"s{i}", time.time(), label="rock", confidence=0.75,
+                           probabilities=probs, smoothed=probs, silent=False, rms_dbfs=-12.5,
+                           start_s=1.0, end_s=4.0, start_utc="2026-01-01T00:00:01.000000Z",
+                           end_utc="2026-01-01T00:00:04.000000Z", genre="rock")
+              for i in range(n_sources)]
+    hub = EventHub(Dashboard(("classical", "rock")), prediction_interval_s=1.0)
+    subs = [hub.subscribe(None, None) for _ in range(clients)]
+    offer_ns = hub_ns = 0
+    flush_every = max(1, round(hub.prediction_interval_s / HOP_S))
+    for r in range(rounds):  # one round = one window of every source (a hop)
+        t0 = time.thread_time_ns()
+        for topic_event in events:
+            hub.offer("", topic_event[1], True)
+        t1 = time.thread_time_ns()
+        hub._drain()  # noqa: SLF001 - the hub thread's steps, timed one by one
+        if r % flush_every == flush_every - 1:  # the throttle: the latest per source
+            hub._flush_predictions()  # noqa: SLF001
+        t2 = time.thread_time_ns()
+        offer_ns += t1 - t0
+        hub_ns += t2 - t1
+        for sub in subs:  # the clients' threads' share is not timed here (HTTP writes)
+            try:
+                while True:
+                    sub.queue.get_nowait()
+            except queue.Empty:
+                pass
+    n = rounds * n_sources
+    return {"offer_ns_per_event": offer_ns / n, "hub_us_per_event": hub_ns / n / 1e3}
+
+
 def one_trial(mode: str, n: int, seconds: float, model: Path) -> dict[str, Any]:
     web = mode != "off"
     clients = int(mode.split("+")[1]) if "+" in mode else 0
@@ -136,9 +181,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--trial", choices=MODES, help="run one trial in this process, print JSON")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--micro", action="store_true", help="only the per-event CPU costs")
     args = ap.parse_args()
     if args.trial:
         print(json.dumps(one_trial(args.trial, args.sources, args.seconds, args.model)))
+        return
+    costs = hub_costs(args.sources)
+    per_s = args.sources / HOP_S  # prediction events per second
+    print(f"dashboard parts, CPU time per prediction event ({args.sources} sources, 10 clients):"
+          f" offer on the loop thread {costs['offer_ns_per_event']:.0f} ns, hub thread "
+          f"{costs['hub_us_per_event']:.1f} µs; at {per_s:.0f} events/s: loop "
+          f"{costs['offer_ns_per_event'] * per_s / 1e6:.2f} ms/s, hub "
+          f"{costs['hub_us_per_event'] * per_s / 1e3:.1f} ms/s", flush=True)
+    if args.micro:
         return
     print(f"web_cost: {args.sources} sources, hop {HOP_S} s, {args.seconds:g} s measured per "
           f"trial, model {args.model.name}, {args.rounds} round(s)", flush=True)
@@ -155,7 +210,10 @@ def main() -> None:
                    if k.startswith("genrecast-web") or "process_request_thread" in k)
 
     base_cpu = med("off", "cpu_ms_per_stream_s")
-    print("\n| mode | CPU ms per stream-s | vs off | loop CPU (cores) | web threads (cores) | "
+    def loop_us(r: dict[str, Any]) -> float:
+        return float(sum(r["stage_us_per_window"].values()))
+
+    print("\n| mode | CPU ms per stream-s | vs off | loop µs per window | web threads (cores) | "
           "latency median ms | latency p99 ms | windows missed | predictions per client |")
     print("|---|---|---|---|---|---|---|---|---|")
     for mode in MODES:
@@ -166,7 +224,7 @@ def main() -> None:
                       for c in r["clients"].get("predictions_per_client", [])]
         cpu = med(mode, "cpu_ms_per_stream_s")
         print(f"| {mode} | {cpu:.3f} | {cpu / base_cpu:.2f}× | "
-              f"{med(mode, 'loop_cpu_s_per_s'):.3f} | "
+              f"{statistics.median(loop_us(r) for r in results[mode]):.0f} | "
               f"{statistics.median(web_threads(r) for r in results[mode]):.3f} | "
               f"{med(mode, 'latency_median_ms'):.0f} | "
               f"{med(mode, 'latency_p99_ms'):.0f} | {missed:.0f} | "

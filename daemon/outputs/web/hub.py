@@ -2,10 +2,12 @@
 
 The loop thread only appends to a bounded deque (``offer``: no lock, no encoding, no I/O). The
 hub's own thread drains it every ``FLUSH_S``, updates the dashboard state, encodes each event once
-and queues the bytes to every client whose filter matches. Per-window ``prediction`` events are
-throttled: the latest per source goes out every ``prediction_interval_s``; genre, status and
-heartbeat events go out at the next flush. A client whose queue is full (a page that stopped
-reading) is dropped; its browser reconnects and reloads the state.
+and queues one joined batch per flush to every client (the events its filter matches; clients
+without a filter share one batch): a queue operation per client per flush, not per event.
+Per-window ``prediction`` events are throttled: the latest per source goes out every
+``prediction_interval_s``; genre, status and heartbeat events go out at the next flush. A client
+whose queue is full (a page that stopped reading) is dropped; its browser reconnects and reloads
+the state.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 FLUSH_S = 0.1
 PING_S = 1.0  # a ping event this often: the page sees a dead daemon within ~2 s
 INBOX_EVENTS = 100_000  # ~25 s of 1000 sources at a 0.5-s hop; beyond it the oldest go
-CLIENT_QUEUE_MESSAGES = 20_000
+# A client's queue holds whole flushes (one item per client per flush or ping, ~11 a second):
+# a page this far behind (about 10 s) stopped reading and is disconnected.
+CLIENT_QUEUE_BATCHES = 100
 RETRY_MS = 1000  # the browser's reconnection delay (``retry:`` field)
 PING = b"event: ping\ndata: {}\n\n"  # a real event: page scripts cannot see comments
 
@@ -39,12 +43,12 @@ def sse_message(kind: str, data: str) -> bytes:
 
 @dataclass
 class SseClient:
-    """One ``/events`` connection: its filter and its queue (None in the queue = close)."""
+    """One ``/events`` connection: its filter and its queue of batches (None = close)."""
 
     sources: frozenset[str] | None = None
     kinds: frozenset[str] | None = None
     queue: queue.Queue[bytes | None] = field(
-        default_factory=lambda: queue.Queue(CLIENT_QUEUE_MESSAGES))
+        default_factory=lambda: queue.Queue(CLIENT_QUEUE_BATCHES))
     overflowed: bool = False
 
     def wants(self, kind: str, source: str) -> bool:
@@ -178,13 +182,18 @@ class EventHub:
             return
         with self._clients_lock:
             clients = list(self._clients)
+        everything: bytes | None = None
         for client in clients:
             if client.overflowed:
                 continue
-            for kind, source, data in messages:
-                if client.wants(kind, source) and not client.push(data):
-                    self._drop(client)
-                    break
+            if client.sources is None and client.kinds is None:
+                if everything is None:
+                    everything = b"".join(m for _, _, m in messages)
+                data = everything
+            else:
+                data = b"".join(m for kind, source, m in messages if client.wants(kind, source))
+            if data and not client.push(data):
+                self._drop(client)
 
     def _broadcast_raw(self, data: bytes) -> None:
         with self._clients_lock:

@@ -49,7 +49,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 WRITE_TIMEOUT_S = 10.0  # a client that takes no bytes for this long is gone
-MAX_BATCH_MESSAGES = 512  # SSE messages written in one send
+MAX_WRITE_BATCHES = 64  # queued batches joined into one send
 
 
 def _load_static() -> dict[str, tuple[bytes, str]]:
@@ -250,7 +250,7 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                     except queue.Empty:
                         continue  # the hub pings every PING_S; it will be back
                     batch = [first]
-                    while first is not None and len(batch) < MAX_BATCH_MESSAGES:
+                    while first is not None and len(batch) < MAX_WRITE_BATCHES:
                         try:
                             batch.append(client.queue.get_nowait())
                         except queue.Empty:

@@ -7,7 +7,7 @@ import queue
 import time
 
 import pytest
-from genrecast.daemon.outputs.web.hub import CLIENT_QUEUE_MESSAGES, EventHub, SseClient
+from genrecast.daemon.outputs.web.hub import CLIENT_QUEUE_BATCHES, EventHub, SseClient
 from genrecast.daemon.outputs.web.state import BUCKET_S, BUCKETS, Dashboard, Timeline
 from genrecast.daemon.wire.events import EventFactory
 
@@ -51,12 +51,16 @@ def test_predictions_throttled_others_at_once() -> None:
         hub.offer("", _prediction("b", 0.5), True)
     hub.offer("", FACTORY.make("genre", "a", time.time(), genre="high", previous="low",
                                confidence=0.9)[1], True)
+    everyone = hub.subscribe(None, None)
     hub._drain()  # noqa: SLF001 - one hub step, without its thread
-    got = _messages(client)
-    assert [m.split(b"\n")[0] for m in got] == [b"event: genre"]
+    got = b"".join(_messages(client))
+    assert got.count(b"event: ") == 1 and got.startswith(b"event: genre")
+    assert b"".join(_messages(everyone)).count(b"event: genre") == 1
     hub._flush_predictions()  # noqa: SLF001
-    got = _messages(client)
-    assert len(got) == 1 and b'"source":"a"' in got[0] and b'"seq":9' in got[0]  # the latest
+    got = b"".join(_messages(client))
+    assert got.count(b"event: ") == 1 and b'"source":"a"' in got and b'"seq":9' in got  # latest
+    rest = b"".join(_messages(everyone))
+    assert rest.count(b"event: prediction") == 2 and b'"source":"b"' in rest
     assert hub.taken == hub.offered == 21 and hub.inbox_dropped == 0
 
 
@@ -64,16 +68,15 @@ def test_a_client_that_stops_reading_is_dropped_not_waited_for() -> None:
     hub = EventHub(Dashboard())
     stuck = hub.subscribe(None, ["genre"])
     reading = hub.subscribe(None, ["genre"])
-    for i in range(CLIENT_QUEUE_MESSAGES + 5):
+    received = 0
+    for _ in range(CLIENT_QUEUE_BATCHES + 5):  # one flush each: one batch per client
         hub.offer("", FACTORY.make("genre", "a", time.time(), genre="low", previous=None,
                                    confidence=0.9)[1], True)
-        if i % 1000 == 0:
-            hub._drain()  # noqa: SLF001
-            _messages(reading)
-    hub._drain()  # noqa: SLF001
+        hub._drain()  # noqa: SLF001
+        received += len(_messages(reading))
     assert hub.client_drops == 1 and hub.client_count == 1
     assert stuck.queue.get_nowait() is None  # told to close at once
-    assert len(_messages(reading)) > 0
+    assert received == CLIENT_QUEUE_BATCHES + 5  # the reading client missed nothing
 
 
 def test_thread_delivers_and_close_flushes() -> None:
