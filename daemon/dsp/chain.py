@@ -8,10 +8,19 @@ checks a file streamed through the daemon against the training loader).
 from __future__ import annotations
 
 import numpy as np
-from genrecast.daemon.audio.decode import downmix
 from genrecast.daemon.dsp.normalise import Normalisation
 from genrecast.daemon.dsp.resample import StreamingResampler
 from genrecast.daemon.dsp.windowing import Windower
+
+
+def downmix(samples: np.ndarray) -> np.ndarray:
+    """Mono float32: the mean of the channels (frames × channels, or already mono)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        return samples
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    return samples.mean(axis=1, dtype=np.float32)
 
 
 class SourceDSP:
@@ -71,4 +80,4 @@ def audio_to_windows(
     )
 
 
-__all__ = ["Normalisation", "SourceDSP", "audio_to_model_rate", "audio_to_windows"]
+__all__ = ["Normalisation", "SourceDSP", "audio_to_model_rate", "audio_to_windows", "downmix"]

@@ -129,16 +129,12 @@ class ServiceRuntime:
             self.curve = None
 
     def install_signal_handlers(self) -> None:
-        def _stop(signum: int, _frame: object) -> None:
-            self.stopping(f"stopping ({signal.Signals(signum).name})")
-            self.daemon.request_stop()
-
         def _reload(_signum: int, _frame: object) -> None:
             # Loading a model takes a while; never in the signal handler or the audio loop.
             threading.Thread(target=self.reload, name="genrecast-reload", daemon=True).start()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        self.daemon.install_signal_handlers(
+            lambda signum: self.stopping(f"stopping ({signal.Signals(signum).name})"))
         signal.signal(signal.SIGHUP, _reload)
 
     def stopping(self, status: str) -> None:
@@ -350,8 +346,8 @@ def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) 
     daemon = Daemon(settings)
     runtime = ServiceRuntime(daemon, overrides)
     try:
+        runtime.install_signal_handlers()  # first, so a signal during startup is honoured
         runtime.open()
-        runtime.install_signal_handlers()
         daemon.start(subscriber_grace_s=settings.publish.startup_grace_s)
         runtime.start_web()
         publisher = daemon.publisher
