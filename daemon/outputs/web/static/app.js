@@ -5,7 +5,9 @@
   const CARD_LIMIT = 16;           // more sources than this: the compact table by default
   const SPAN_S = 600;              // timeline: the last 10 minutes...
   const BUCKET_S = 2;              // ...in 2-s bars (the server keeps the same buckets)
-  const STALE_MS = 2000;           // no message (the server pings every second): daemon gone
+  // No message for this long (the server pings every second): the daemon hangs or the network
+  // is gone. A daemon that stops or dies closes the connection, which shows at once.
+  const STALE_MS = 3500;
   const RECONNECT_MS = 1000;
   const RENDER_MS = 200;           // at most five redraws a second, however many events
   const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2",
@@ -132,7 +134,7 @@
     const banner = $("banner");
     banner.hidden = state === "live" || state === "connecting";
     if (!banner.hidden) banner.textContent = state === "stale"
-      ? "no word from the daemon for 2 s; reconnecting…"
+      ? "no word from the daemon for 3 s; reconnecting…"
       : "the daemon is not reachable (stopped?); reconnecting every second…";
   }
 
@@ -153,6 +155,8 @@
     app.structureChanged = true;
     app.legendDirty = true;
     render();
+    const sel = app.selected && app.sources.get(app.selected);
+    if (sel) watch(sel);  // the open timeline, fetched again
     const es = app.es = new EventSource("/events");
     app.lastMessage = performance.now();
     es.onopen = () => { app.connected = true; app.lastMessage = performance.now(); setConn("live", "live"); };

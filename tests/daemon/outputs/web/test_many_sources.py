@@ -66,7 +66,7 @@ def test_thousand_sources(page: tuple[SyntheticDashboard, Browser], tmp_path: Pa
     # The timeline on click: fetched from /api/timeline and drawn.
     browser.evaluate(f"document.querySelector('tr[data-source=\"{name_of(1)}\"]').click()")
     browser.wait_for(f"(() => {{ const s = window.genrecast.sources.get('{name_of(1)}'); "
-                     "return s.timeline && s.timeline.size > 10; })()", 10, "the timeline")
+                     "return s.timeline && s.timeline.size > 10; })()", 30, "the timeline")
     assert browser.evaluate("document.getElementById('detail').hidden") is False
     assert browser.evaluate("document.getElementById('detail-name').textContent") == name_of(1)
 
@@ -80,5 +80,5 @@ def test_thousand_sources(page: tuple[SyntheticDashboard, Browser], tmp_path: Pa
                "confidence": 0.99, "time": ""}
     synthetic.hub.offer("", changed, True)
     browser.wait_for(f"document.querySelector('tr[data-source=\"{name_of(target)}\"]')"
-                     ".dataset.genre === 'classical'", 10, "the live genre change")
+                     ".dataset.genre === 'classical'", 30, "the live genre change")
     browser.screenshot(tmp_path / "dashboard-1000.png")
