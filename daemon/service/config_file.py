@@ -55,6 +55,15 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG_PATH = Path("/etc/genrecast/genrecast.toml")
 CLI_ORIGIN = "command line"
 DEFAULT_SOURCE_SPEC = "mic"  # the default input device
+# The flag behind each key the command line can set, so a flag's error shows a flag's fix.
+CLI_FLAGS = {
+    "model.path": "--model", "model.threads": "--threads", "publish.endpoint": "--publish",
+    "publish.heartbeat_s": "--heartbeat", "publish.high_water_mark": "--hwm",
+    "publish.startup_grace_s": "--startup-grace", "decisions.hop_s": "--hop",
+    "decisions.smooth_windows": "--smooth", "decisions.threshold": "--threshold",
+    "decisions.min_windows": "--min-windows", "decisions.silence_db": "--silence-db",
+    "sources.pcm_format": "--format", "sources.rate_hz": "--rate", "sources.channels": "--channels",
+}
 
 class _Reporter:
     """Formats one-line errors: ``<origin>: <key>: <problem>; <fix>``.
@@ -71,6 +80,13 @@ class _Reporter:
             "sources" in self.cli_keys else self.origin
         where = f"{origin}: {key}: " if key else f"{origin}: "
         return ConfigError(f"{where}{problem}; {fix}")
+
+    def example(self, dotted: str, example: str) -> str:
+        """``e.g. key = value`` for the file, ``e.g. --flag value`` for a flag."""
+        flag = CLI_FLAGS.get(dotted)
+        if self.origin == CLI_ORIGIN and flag is not None:
+            return f"e.g. {flag} {example.strip(chr(34))}"
+        return f"e.g. {dotted.rsplit('.', 1)[-1]} = {example}"
 
     def unknown(self, key: str, valid: list[str]) -> ConfigError:
         leaf = key.rsplit(".", 1)[-1]
@@ -114,7 +130,7 @@ def _check_table(rep: _Reporter, section: str, table: Any,
         expected = check(value)
         if expected is not None:
             raise rep.fail(dotted, f"must be {expected}, got {value!r}",
-                           f"e.g. {key} = {example}")
+                           rep.example(dotted, example))
     return table
 
 
@@ -200,7 +216,8 @@ def _apply_source_overrides(rep: _Reporter, sources: tuple[SourceSettings, ...],
         check, example = SOURCE_SCHEMA[key]
         expected = check(value)
         if expected is not None:
-            raise rep.fail(dotted, f"must be {expected}, got {value!r}", f"e.g. {key} = {example}")
+            raise rep.fail(dotted, f"must be {expected}, got {value!r}",
+                           rep.example(dotted, example))
         values[key] = value
     return tuple(replace(s, **values) for s in sources) if values else sources
 
