@@ -63,6 +63,7 @@ CLI_FLAGS = {
     "decisions.smooth_windows": "--smooth", "decisions.threshold": "--threshold",
     "decisions.min_windows": "--min-windows", "decisions.silence_db": "--silence-db",
     "sources.pcm_format": "--format", "sources.rate_hz": "--rate", "sources.channels": "--channels",
+    "web.listen": "--web",
 }
 
 class _Reporter:
