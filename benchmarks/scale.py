@@ -94,8 +94,10 @@ def bench_audio(seconds: float = 20.0) -> np.ndarray:
 
 
 def run_trial(n: int, seconds: float, hop_s: float, model: Path,
-              lockstep: bool = False) -> dict[str, Any]:
-    """One daemon with ``n`` fed sources for ``WARMUP_S + seconds``; returns the figures."""
+              lockstep: bool = False, hooks: Any = None) -> dict[str, Any]:
+    """One daemon with ``n`` fed sources for ``WARMUP_S + seconds``; returns the figures.
+    ``hooks`` (optional): ``before_start(daemon)``, ``after_start(daemon)``, ``after_stop(daemon)``
+    attach more to the daemon (``web_cost.py``: the dashboard and its clients)."""
     from genrecast.daemon.engine.daemon import Daemon
     from genrecast.daemon.settings import DecisionSettings, PublishSettings, Settings, SourceSettings
 
@@ -113,11 +115,15 @@ def run_trial(n: int, seconds: float, hop_s: float, model: Path,
                                                     high_water_mark=max(10_000, 20 * n)))
         sources = [FedSource(s, feeder) for s in specs]
         daemon = Daemon(settings, sources=sources)
+        if hooks is not None:
+            hooks.before_start(daemon)
         sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, endpoint, str(total_s + 10),
                                 str(log_path)], stdout=subprocess.PIPE, text=True)
         assert sub.stdout is not None
         sub.stdout.readline()
         daemon.start(subscriber_grace_s=0.5)
+        if hooks is not None:
+            hooks.after_start(daemon)
         feeder.start()
         marks: dict[str, float] = {}
 
@@ -143,6 +149,8 @@ def run_trial(n: int, seconds: float, hop_s: float, model: Path,
                    if k.startswith("end:")}
         wall_s = marks["end_wall"] - marks["wall"]
         loop_s = (sum(daemon.stage_times.ns.values()) - marks["loop_ns"]) / 1e9
+        if hooks is not None:
+            hooks.after_stop(daemon)
         feeder.stop_flag.set()
         feeder.join()
         rss, peak = rss_mb()

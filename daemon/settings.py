@@ -189,6 +189,23 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The live dashboard (``/``, ``/events``, ``/api/status``) served by the daemon itself."""
+
+    listen: str = ""
+    """``HOST:PORT`` to serve on; empty = no dashboard."""
+    token: str = field(default="", repr=False)
+    """Bearer token the dashboard requires (from ``[web] token`` or ``token_file``); required
+    when ``listen`` is not a loopback address."""
+    prediction_interval_s: float = 1.0
+    """Per-window updates go to the page at most this often per source."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listen)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``genrecast run`` needs."""
 
@@ -201,6 +218,7 @@ class Settings:
     control: ControlSettings = field(default_factory=ControlSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     num_threads: int = 1
     """Threads for the LiteRT interpreter."""
     config_path: Path | None = None

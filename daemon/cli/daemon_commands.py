@@ -87,6 +87,9 @@ def register(app: typer.Typer) -> None:
             "--mqtt", help="Also publish to this MQTT broker with Home Assistant discovery: "
             "mqtt://HOST:PORT or mqtts://HOST:PORT (a login goes in the file's [mqtt] table, "
             "never on the command line).")] = "",
+        web: Annotated[str, typer.Option(
+            "--web", help="Serve the live dashboard on HOST:PORT (e.g. 127.0.0.1:8090); other "
+            "than loopback it needs [web] token_file in the configuration.")] = "",
     ) -> None:
         """Listen to the sources, classify every window, publish events over ZeroMQ (Ctrl-C stops)."""
 
@@ -111,6 +114,7 @@ def register(app: typer.Typer) -> None:
             "publish.high_water_mark": given("hwm", hwm),
             "publish.startup_grace_s": given("startup_grace", startup_grace),
             "mqtt.url": given("mqtt", mqtt),
+            "web.listen": given("web", web),
             "decisions.hop_s": given("hop", hop),
             "decisions.smooth_windows": given("smooth", smooth),
             "decisions.threshold": given("threshold", threshold),
@@ -231,12 +235,15 @@ def register(app: typer.Typer) -> None:
             "--kind", "-k", help="Event kinds the subscriber prints (default: all but "
             "heartbeat).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Subscriber prints JSON.")] = False,
+        web: Annotated[str, typer.Option(
+            "--web", help="Also serve the live dashboard on HOST:PORT (loopback, e.g. "
+            "127.0.0.1:8090).")] = "",
     ) -> None:
         """Run the daemon with the default model and print what a subscriber receives."""
         from genrecast.daemon.cli.demo import run_demo
 
         run_demo(model or _default_model(), seconds, False if file else None, kind or [],
-                 as_json)
+                 as_json, web)
         sys.stdout.flush()
 
     @app.command("model")

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from genrecast.daemon.settings import PublishSettings, Settings, SourceSettings
+from genrecast.daemon.settings import PublishSettings, Settings, SourceSettings, WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ def _wait_until_listening(listener: subprocess.Popen[str]) -> None:
 
 
 def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str],
-             as_json: bool) -> None:
+             as_json: bool, web: str = "") -> None:
     from genrecast.daemon.engine.daemon import Daemon
+    from genrecast.daemon.service.runtime import ServiceRuntime
 
     with tempfile.TemporaryDirectory(prefix="genrecast-demo-") as tmp:
         endpoint = f"ipc://{tmp}/events.sock"
@@ -75,11 +76,20 @@ def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str]
         listener = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
         _wait_until_listening(listener)
         settings = Settings(sources=sources, model_path=model,
-                            publish=PublishSettings(endpoint=endpoint))
+                            publish=PublishSettings(endpoint=endpoint),
+                            web=WebSettings(listen=web))
         daemon = Daemon(settings)
+        # The service runtime's status and snapshot feed the dashboard's /api/status; nothing
+        # else of it opens (no control socket, no metrics) in the demo.
+        runtime = ServiceRuntime(daemon) if web else None
         timer = None
         try:
+            if runtime is not None:
+                runtime.open_web()
             daemon.start(subscriber_grace_s=SUBSCRIBER_GRACE_S)
+            if runtime is not None and runtime.web is not None:
+                runtime.start_web()
+                print(f"demo: dashboard on {runtime.web.url}", file=sys.stderr, flush=True)
             daemon.install_signal_handlers()
             if seconds > 0:
                 timer = threading.Timer(seconds, daemon.request_stop)
@@ -90,6 +100,8 @@ def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str]
             if timer is not None:
                 timer.cancel()
             daemon.stop()
+            if runtime is not None:
+                runtime.close()
             # Give the subscriber a moment to print the final status events.
             try:
                 listener.wait(timeout=0.5)

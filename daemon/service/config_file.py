@@ -15,6 +15,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [metrics]    port, host
     [mqtt]       url, username, password | password_file, client_id, topic_prefix,
                  discovery_prefix, predictions, ca_file, keepalive_s
+    [web]        listen, token, token_file, prediction_interval_s
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
 
 Overrides use the same dotted keys (``{"decisions.hop_s": 0.25, "sources": ["mic"]}``); a value
@@ -45,6 +46,7 @@ from genrecast.daemon.settings import (
     PublishSettings,
     Settings,
     SourceSettings,
+    WebSettings,
     parse_source_spec,
 )
 
@@ -66,6 +68,7 @@ CLI_FLAGS = {
     "decisions.smooth_windows": "--smooth", "decisions.threshold": "--threshold",
     "decisions.min_windows": "--min-windows", "decisions.silence_db": "--silence-db",
     "sources.pcm_format": "--format", "sources.rate_hz": "--rate", "sources.channels": "--channels",
+    "web.listen": "--web", "mqtt.url": "--mqtt",
 }
 
 class _Reporter:
@@ -380,6 +383,33 @@ def _mqtt(rep: _Reporter, table: dict[str, Any], base: Path | None) -> MqttSetti
     _mqtt_topic(rep, "mqtt.discovery_prefix", values.get("discovery_prefix", "homeassistant"),
                 may_be_empty=True)
     return MqttSettings(**values)
+def _web(rep: _Reporter, table: dict[str, Any], base: Path | None) -> WebSettings:
+    """``[web]``: the token comes from the file (``token``, or ``token_file`` read here), never
+    from a flag alone, so it does not show in ``ps``."""
+    from genrecast.daemon.outputs.web.output import check_web_settings
+
+    token = table.get("token", "")
+    if table.get("token_file"):
+        path = _resolve_path(table["token_file"], base)
+        try:
+            token = path.read_text().strip()
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, not UTF-8
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise rep.fail("web.token_file", f"cannot read {path} ({reason})",
+                           "create it with a long random line (e.g. openssl rand -hex 32) "
+                           "readable by the daemon") from None
+        if not token:
+            raise rep.fail("web.token_file", f"{path} is empty",
+                           "write a long random line into it (e.g. openssl rand -hex 32)")
+    web = WebSettings(listen=table.get("listen", ""), token=token,
+                      prediction_interval_s=float(table.get("prediction_interval_s", 1.0)))
+    if web.enabled:
+        from_cli = "web.listen" in rep.cli_keys
+        try:
+            check_web_settings(web, "--web" if from_cli else "web.listen")
+        except ConfigError as exc:
+            raise ConfigError(f"{CLI_ORIGIN if from_cli else rep.origin}: {exc}") from None
+    return web
 
 
 def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
@@ -458,7 +488,8 @@ def load_settings(path: Path | str | None = None,
     control = ControlSettings(**merged["control"])
     metrics = _metrics(rep, merged["metrics"])
     mqtt = _mqtt(rep, merged["mqtt"], base)
+    web = _web(rep, merged["web"], base)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
-                    publish=publish, control=control, metrics=metrics, mqtt=mqtt,
+                    publish=publish, control=control, metrics=metrics, mqtt=mqtt, web=web,
                     num_threads=threads,
                     config_path=config_path.resolve() if config_path else None)

@@ -105,6 +105,12 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "ca_file": (_string(), '"/etc/ssl/certs/ca-certificates.crt"'),
         "keepalive_s": (_number(5, 3600, integer=True), "30"),
     },
+    "web": {
+        "listen": (_string(), '"127.0.0.1:8090"'),
+        "token": (_string(), '"a-long-random-string"'),
+        "token_file": (_string(), '"/etc/genrecast/web.token"'),
+        "prediction_interval_s": (_number(0.1, 60.0), "1.0"),
+    },
     "security": {
         "ipc_mode": (_mode, "0o660"),
         "ipc_group": (_string(), '"genrecast"'),

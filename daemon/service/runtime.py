@@ -46,6 +46,7 @@ from genrecast.daemon.wire.curve_auth import CurveServer
 if TYPE_CHECKING:
     from genrecast.daemon.engine.daemon import Daemon
     from genrecast.daemon.engine.source_pipeline import DueWindow, WindowOutcome
+    from genrecast.daemon.outputs.web.output import WebOutput
     from genrecast.daemon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class ServiceRuntime:
         self.metrics = Metrics()
         self.control: ControlServer | None = None
         self.curve: CurveServer | None = None
+        self.web: WebOutput | None = None
         self.ready_sent = False
         self.created_s = time.monotonic()
         self._reload_lock = threading.Lock()
@@ -103,10 +105,32 @@ class ServiceRuntime:
             log.info("control socket on %s", self.control.endpoint)
         if self.mqtt is not None:
             self.mqtt.start()  # connects in the background: a broker that is down is no error
+        self.open_web()
+
+    def open_web(self) -> None:
+        """Bind the dashboard (when configured) and attach it to the daemon's events; it serves
+        from ``start_web``, once the model is loaded."""
+        if self.settings.web.enabled and self.web is None:
+            from genrecast.daemon.outputs.web.output import WebOutput
+
+            self.web = WebOutput(self.settings.web, self.web_status)
+            self.web.attach(self.daemon)
+
+    def start_web(self) -> None:
+        classifier = self.daemon.classifier
+        if self.web is not None:
+            self.web.start(classifier.card.labels if classifier is not None else ())
+
+    def web_status(self) -> dict[str, Any]:
+        """``/api/status``: what the control socket's ``status`` and ``snapshot`` answer."""
+        return {"status": self.status(), "snapshot": self.snapshot()}
 
     def close(self) -> None:
         if self.mqtt is not None:
             self.mqtt.close()  # the final "stopped" states, then availability offline
+        if self.web is not None:  # after the daemon stopped: the final statuses reach the page
+            self.web.close()
+            self.web = None
         if self.control is not None:
             self.control.stop()
             self.control = None
@@ -293,7 +317,7 @@ class ServiceRuntime:
                 self.notifier.ready(self.summary(self.states()))
                 return False, message
             needs_restart = [name for name in ("sources", "publish", "control", "metrics",
-                                               "decisions", "mqtt")
+                                               "decisions", "mqtt", "web")
                              if getattr(new, name) != getattr(self.settings, name)]
             self.daemon.swap_classifier(classifier)
             if self.curve is not None:
@@ -337,11 +361,13 @@ def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) 
         runtime.install_signal_handlers()  # first, so a signal during startup is honoured
         runtime.open()
         daemon.start(subscriber_grace_s=settings.publish.startup_grace_s)
+        runtime.start_web()
         publisher = daemon.publisher
         classifier = daemon.classifier
         print(f"genrecast: {classifier.card.model_id if classifier else '?'} on "
               f"{daemon.backend}, events on {publisher.bound_endpoint if publisher else '?'}, "
-              f"control on {runtime.control.endpoint if runtime.control else 'off'}, sources: "
+              f"control on {runtime.control.endpoint if runtime.control else 'off'}, "
+              + (f"dashboard on {runtime.web.url}, " if runtime.web else "") + "sources: "
               + ", ".join(f"{s.name}={s.spec}" for s in settings.sources),
               file=sys.stderr, flush=True)
         daemon.run()
