@@ -7,8 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from genrecast.daemon.model.card import ModelCard, file_sha256
 from genrecast.daemon.dsp.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, file_sha256
 
 LIBRARIES = ("genrecast", "tensorflow", "tensorflow-cpu", "keras", "ai-edge-litert", "numpy",
              "soxr", "soundfile")

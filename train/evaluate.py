@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.card import ModelCard
+from genrecast.daemon.model.classifier import Classifier
 
 from .robustness import GAINS_DB, degradations, with_gain
 

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from genrecast.daemon.model.card import ModelCard, file_sha256
 from genrecast.daemon.dsp.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .card import make_card
 from .datasets import Dataset

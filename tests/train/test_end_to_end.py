@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.card import load_card
+from genrecast.daemon.model.classifier import Classifier
 from genrecast.train.datasets import load_dataset
 
 
