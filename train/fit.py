@@ -72,6 +72,15 @@ class FitResult:
 
 
 def set_determinism(seed: int) -> None:
+    """Same data and seed, same model.
+
+    Op determinism is also why TensorFlow 2.21 logs ``NodeDef mentions attribute
+    use_unbounded_threadpool which is not in the op definition`` a few times per training: to be
+    deterministic, tf.data rewrites Keras's parallel map (``ParallelMapDatasetV2``) into a
+    sequential ``MapDataset`` and carries over an attribute only the parallel op has. Measured:
+    five such lines in a small training with determinism, none without; one TensorFlow package
+    installed (tensorflow-cpu), so not a version mismatch. Harmless (the attribute is ignored);
+    hidden unless ``-v``."""
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     import keras
     import tensorflow as tf
