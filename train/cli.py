@@ -6,7 +6,6 @@ TensorFlow is imported only inside the command bodies, so ``genrecast --help`` s
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -43,17 +42,22 @@ def _labels(value: str | None) -> list[str] | None:
 
 
 def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .progress import quiet_tensorflow
+
+    quiet_tensorflow()
 
 
 def _load(data: str, labels: str | None, hop: int, seed: int, test_fraction: float,
-          cache_dir: Path | None, no_cache: bool):  # type: ignore[no-untyped-def]
+          cache_dir: Path | None, no_cache: bool, rate: int = MODEL_RATE_HZ,
+          window: int = WINDOW_SAMPLES, test_only: bool = False,
+          all_tracks: bool = False):  # type: ignore[no-untyped-def]
     from .cache import AudioCache
     from .datasets import load_dataset
 
     cache = None if no_cache else AudioCache(cache_dir)
-    return load_dataset(data, labels=_labels(labels), rate=MODEL_RATE_HZ, window=WINDOW_SAMPLES,
-                        hop=hop, seed=seed, test_fraction=test_fraction, cache=cache)
+    return load_dataset(data, labels=_labels(labels), rate=rate, window=window, hop=hop,
+                        seed=seed, test_fraction=test_fraction, cache=cache, test_only=test_only,
+                        all_tracks=all_tracks)
 
 
 def register(app: typer.Typer) -> None:
@@ -145,10 +149,14 @@ def register(app: typer.Typer) -> None:
         gains: Annotated[bool, typer.Option(
             "--gains", help="Also evaluate at -30..+6 dB and under noise, reverb and a small "
             "speaker.")] = False,
+        all_tracks: Annotated[bool, typer.Option(
+            "--all", help="Genre folder: every track is test data (a collection the model never "
+            "saw), not only the held-out tracks of training's split.")] = False,
         cache_dir: CacheDirOpt = None,
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Accuracy, per-class precision and recall, confusion matrix (and per track)."""
+        _quiet_tensorflow()
         from genrecast.daemon.model.card import load_card
 
         from . import evaluate as ev
@@ -162,7 +170,9 @@ def register(app: typer.Typer) -> None:
         if test_fraction is None:
             test_fraction = float(trained.get("test_fraction", 0.25))
         dataset = _load(data, ",".join(card.labels) if not data.startswith("synthetic")
-                        else None, hop, split_seed, test_fraction, cache_dir, no_cache)
+                        else None, hop, split_seed, test_fraction, cache_dir, no_cache,
+                        rate=card.sample_rate_hz, window=card.window_samples, test_only=True,
+                        all_tracks=all_tracks)
         if list(dataset.labels) != list(card.labels):
             raise ModelError(f"{model} predicts {', '.join(card.labels)} but {data} holds "
                              f"{', '.join(dataset.labels)}; evaluate on data with the same classes")
@@ -173,7 +183,7 @@ def register(app: typer.Typer) -> None:
         result["data"] = data
         if gains:
             result["robustness"] = ev.robustness(clf, t.x, t.y, dataset.labels, t.track,
-                                                 dataset.tracks, MODEL_RATE_HZ)
+                                                 dataset.tracks, card.sample_rate_hz)
         if as_json:
             typer.echo(json.dumps(result))
             return

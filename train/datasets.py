@@ -86,7 +86,9 @@ class Dataset:
         }
 
 
-def _check_windows(x: np.ndarray, what: str, window: int) -> np.ndarray:
+def _check_windows(x: np.ndarray, what: str, window: int, allow_empty: bool = False) -> np.ndarray:
+    if allow_empty and x.size == 0:
+        return np.zeros((0, window), dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != window:
         raise DataError(
             f"{what} has shape {x.shape} but the model takes windows of {window} samples "
@@ -109,13 +111,17 @@ def _resolve_labels(labels: list[str] | None, n: int, what: str) -> list[str]:
 
 
 def load_npz(path: Path, labels: list[str] | None, window: int, seed: int,
-             val_fraction: float) -> Dataset:
-    """Seeds' layout: ``train`` and ``test``, each first half class 0, second half class 1."""
+             val_fraction: float, test_only: bool = False) -> Dataset:
+    """Seeds' layout: ``train`` and ``test``, each first half class 0, second half class 1.
+
+    ``test_only`` (evaluation): ``train`` may be empty or missing; only ``test`` is read."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in data.files}
     except (OSError, ValueError) as exc:
         raise DataError(f"{path} is not a readable .npz file ({exc}); check the file") from exc
+    if test_only:
+        arrays.setdefault("train", np.zeros((0, window), dtype=np.float32))
     for name in ("train", "test"):
         if name not in arrays:
             raise DataError(
@@ -125,12 +131,16 @@ def load_npz(path: Path, labels: list[str] | None, window: int, seed: int,
     names = _resolve_labels(labels, 2, str(path))
     parts = {}
     for name in ("train", "test"):
-        x = _check_windows(arrays[name], f"{path}: array '{name}'", window)
+        x = _check_windows(arrays[name], f"{path}: array '{name}'", window,
+                           allow_empty=test_only and name == "train")
         y = np.zeros(x.shape[0], dtype=np.int64)
         y[x.shape[0] // 2 :] = 1
         parts[name] = (x, y)
     xtr, ytr = parts["train"]
-    tr_idx, val_idx = split_windows(ytr, val_fraction, seed)
+    if ytr.size:
+        tr_idx, val_idx = split_windows(ytr, val_fraction, seed)
+    else:
+        tr_idx = val_idx = np.zeros(0, dtype=np.int64)
     no_track = np.full  # windows of an npz carry no track identity
     return Dataset(
         labels=names,
@@ -170,7 +180,8 @@ def _list_genres(root: Path) -> dict[str, list[Path]]:
 
 def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, hop: int,
                 seed: int, val_fraction: float, test_fraction: float,
-                cache: AudioCache | None) -> Dataset:
+                cache: AudioCache | None, all_test: bool = False) -> Dataset:
+    """Genre subfolders → Dataset split by track; ``all_test``: every track is test data."""
     genres = _list_genres(root)
     if labels is not None:
         unknown = sorted(set(labels) - set(genres))
@@ -212,7 +223,10 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
             raise DataError(f"genre folder '{genre}' has no readable audio of at least one "
                             "window; add recordings or remove the folder")
     tl = np.asarray(track_labels)
-    assign = split_tracks(tl, test_fraction, val_fraction, seed, names, tracks)
+    if all_test:
+        assign = ["test"] * len(tracks)
+    else:
+        assign = split_tracks(tl, test_fraction, val_fraction, seed, names, tracks)
     parts = {}
     for side in ("train", "val", "test"):
         ids = [i for i in range(len(tracks)) if assign[i] == side]
@@ -224,9 +238,11 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
             np.concatenate([np.full(track_windows[i].shape[0], i) for i in ids]).astype(
                 np.int64) if ids else np.zeros(0, np.int64),
         )
+    method = ("every track is test data (--all)" if all_test else
+              f"by track, stratified per genre, seed {seed}, test {test_fraction:.0%}, "
+              f"validation {val_fraction:.0%} of each genre's tracks")
     split = {
-        "method": f"by track, stratified per genre, seed {seed}, test {test_fraction:.0%}, "
-                  f"validation {val_fraction:.0%} of each genre's tracks",
+        "method": method,
         "hop_samples": hop,
         "test_fraction": test_fraction,
         "val_fraction": val_fraction,
@@ -292,8 +308,12 @@ def load_synthetic(n_genres: int, rate: int, window: int, hop: int, seed: int,
 
 def load_dataset(spec: str, labels: list[str] | None = None, rate: int = 400,
                  window: int = 1200, hop: int = 400, seed: int = 0, val_fraction: float = 0.1,
-                 test_fraction: float = 0.25, cache: AudioCache | None = None) -> Dataset:
-    """DATA argument → Dataset. Raises a one-line UserError for bad data."""
+                 test_fraction: float = 0.25, cache: AudioCache | None = None,
+                 test_only: bool = False, all_tracks: bool = False) -> Dataset:
+    """DATA argument → Dataset. Raises a one-line UserError for bad data.
+
+    ``test_only`` (evaluation): an npz needs only its ``test`` array. ``all_tracks``: every track
+    of a genre folder is test data (measuring a model on one's own collection)."""
     if spec == "synthetic" or spec.startswith("synthetic:"):
         try:
             n = int(spec.split(":", 1)[1]) if ":" in spec else 2
@@ -306,8 +326,8 @@ def load_dataset(spec: str, labels: list[str] | None = None, rate: int = 400,
                             "subfolders, or synthetic")
     if path.is_dir():
         return load_folder(path, labels, rate, window, hop, seed, val_fraction, test_fraction,
-                           cache)
+                           cache, all_test=all_tracks)
     if path.suffix.lower() == ".npz":
-        return load_npz(path, labels, window, seed, val_fraction)
+        return load_npz(path, labels, window, seed, val_fraction, test_only=test_only)
     raise DataError(f"{path} is neither an .npz nor a folder; pass an .npz in the seeds' layout, "
                     "a folder of genre subfolders, or synthetic")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from genrecast.daemon.dsp.normalise import Normalisation
 from .architectures import DEFAULT_ARCH, build_model, calibrate_int8_steps
 from .augment import augment
 from .datasets import Dataset
+from .progress import EpochProgress
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,15 @@ class FitResult:
 
 
 def set_determinism(seed: int) -> None:
+    """Same data and seed, same model.
+
+    Op determinism is also why TensorFlow 2.21 logs ``NodeDef mentions attribute
+    use_unbounded_threadpool which is not in the op definition`` a few times per training: to be
+    deterministic, tf.data rewrites Keras's parallel map (``ParallelMapDatasetV2``) into a
+    sequential ``MapDataset`` and carries over an attribute only the parallel op has. Measured:
+    five such lines in a small training with determinism, none without; one TensorFlow package
+    installed (tensorflow-cpu), so not a version mismatch. Harmless (the attribute is ignored);
+    hidden unless ``-v``."""
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     import keras
     import tensorflow as tf
@@ -96,6 +105,19 @@ def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float] | None:
     return {c: float(y.size / (n_classes * max(counts[c], 1))) for c in range(n_classes)}
 
 
+def training_device(tf: object) -> str:
+    """``gpu:NAME`` when TensorFlow sees a GPU (it then trains there), else ``cpu``."""
+    gpus = tf.config.list_physical_devices("GPU")  # type: ignore[attr-defined]
+    if not gpus:
+        return "cpu"
+    try:
+        name = tf.config.experimental.get_device_details(gpus[0]).get(  # type: ignore[attr-defined]
+            "device_name", gpus[0].name)
+    except (RuntimeError, ValueError):
+        name = gpus[0].name
+    return f"gpu:{name}"
+
+
 def fit(data: Dataset, config: FitConfig) -> FitResult:
     cfg = config.effective()
     set_determinism(cfg.seed)
@@ -104,7 +126,7 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
 
     if cfg.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    device = training_device(tf)
     n_classes = len(data.labels)
     rate = 400
     norm = cfg.normalisation
@@ -132,32 +154,33 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [],
                                        "val_accuracy": []}
     best_loss, best_epoch, best_weights, stale = np.inf, 0, model.get_weights(), 0
-    verbose = 1 if sys.stderr.isatty() else 2
     start = time.monotonic()
-    log.info("training %s (%s recipe) on %d windows, %d classes, device %s, class weights %s",
-             cfg.arch, cfg.recipe, y.size, n_classes, device, weights)
-    for epoch in range(cfg.epochs):
-        x_epoch = augment(x_raw, y, rate, rng) if cfg.augment else x_raw
-        h = model.fit(norm.apply(x_epoch), y_fit, batch_size=cfg.batch_size, epochs=1,
-                      class_weight=weights, verbose=verbose, shuffle=True)
-        val_loss, val_acc = model.evaluate(x_val, y_val, batch_size=256, verbose=0)
-        history["loss"].append(float(h.history["loss"][0]))
-        history["accuracy"].append(float(h.history["accuracy"][0]))
-        history["val_loss"].append(float(val_loss))
-        history["val_accuracy"].append(float(val_acc))
-        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {history['loss'][-1]:.4f} "
-              f"acc {history['accuracy'][-1]:.4f} val_loss {val_loss:.4f} val_acc {val_acc:.4f}",
-              file=sys.stderr, flush=True)
-        if cfg.patience <= 0:  # the seed recipe: no early stopping, last epoch kept
-            best_epoch = epoch + 1
-            continue
-        if val_loss < best_loss - 1e-4:
-            best_loss, best_epoch, best_weights, stale = val_loss, epoch + 1, model.get_weights(), 0
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                log.info("early stop after epoch %d (best %d)", epoch + 1, best_epoch)
-                break
+    log.info("training %s (%s recipe) on %d windows, %d classes, on %s", cfg.arch, cfg.recipe,
+                y.size, n_classes, device)
+    log.info("class weights %s", weights)
+    with EpochProgress(cfg.epochs, f"training {cfg.arch} on {device}") as progress:
+        for epoch in range(cfg.epochs):
+            x_epoch = augment(x_raw, y, rate, rng) if cfg.augment else x_raw
+            h = model.fit(norm.apply(x_epoch), y_fit, batch_size=cfg.batch_size, epochs=1,
+                          class_weight=weights, verbose=0, shuffle=True)
+            val_loss, val_acc = model.evaluate(x_val, y_val, batch_size=256, verbose=0)
+            history["loss"].append(float(h.history["loss"][0]))
+            history["accuracy"].append(float(h.history["accuracy"][0]))
+            history["val_loss"].append(float(val_loss))
+            history["val_accuracy"].append(float(val_acc))
+            progress.update(epoch + 1, history["loss"][-1], float(val_acc))
+            if cfg.patience <= 0:  # the seed recipe: no early stopping, last epoch kept
+                best_epoch = epoch + 1
+                continue
+            if val_loss < best_loss - 1e-4:
+                best_loss, best_epoch, best_weights, stale = (val_loss, epoch + 1,
+                                                              model.get_weights(), 0)
+            else:
+                stale += 1
+                if stale >= cfg.patience:
+                    log.info("early stop after epoch %d (best %d)", epoch + 1, best_epoch)
+                    progress.stop_early(epoch + 1)
+                    break
     if cfg.patience > 0:
         model.set_weights(best_weights)
     return FitResult(model=model, config=cfg, history=history, best_epoch=best_epoch,

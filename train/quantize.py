@@ -6,6 +6,8 @@ so the input scale matches what the daemon feeds after its float normalisation).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ from typing import Any
 
 import numpy as np
 from genrecast.daemon.errors import UserError
+
+from .progress import verbose_requested
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,10 @@ def _convert(model: Any, mode: str, representative: np.ndarray | None, seed: int
         converter.representative_dataset = gen
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # float32 in and out: the daemon feeds float windows and reads float probabilities.
-    with warnings.catch_warnings():
+    # The converter prints the saved artifact's signature on stdout; keep it for -v.
+    out = contextlib.nullcontext() if verbose_requested() else contextlib.redirect_stdout(
+        io.StringIO())
+    with warnings.catch_warnings(), out:
         # The converter warns that float inputs carry no quantization statistics: intended here
         # (float32 in/out, quantized inside).
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs")

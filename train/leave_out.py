@@ -1,0 +1,147 @@
+"""Leave-one-package-out evaluation: does the model learn the genre, or the package?
+
+For every genre that comes from two or more packages, and every package P of it: train on all
+tracks except P's (validation: a share of the remaining tracks of each genre), then measure how
+many of P's windows are called P's genre (its recall), as float32 and full int8, at each input
+gain. The macro mean over packages of a genre, then over genres, is the headline figure.
+
+Track names carry their package as ``genre/<package>__<track>`` (see models/arrange_recordings.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from genrecast.daemon.model.card import ModelCard, file_sha256
+
+from .datasets import Dataset, Part
+from .evaluate import load_classifier
+from .fit import FitConfig, fit
+from .quantize import convert
+from .robustness import GAINS_DB, with_gain
+
+log = logging.getLogger(__name__)
+
+PACKAGE_SEPARATOR = "__"
+MODES = ("float32", "int8")
+
+
+def package_of(track_name: str) -> str:
+    stem = Path(track_name).name
+    return stem.split(PACKAGE_SEPARATOR, 1)[0] if PACKAGE_SEPARATOR in stem else ""
+
+
+def pooled(data: Dataset) -> Part:
+    """Every window of the dataset (train, validation and test) in one Part."""
+    parts = (data.train, data.val, data.test)
+    return Part(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
+                np.concatenate([p.track for p in parts]))
+
+
+def held_out_packages(data: Dataset) -> dict[str, str]:
+    """{package: genre} for every package whose genre comes from two or more packages."""
+    by_genre: dict[str, set[str]] = {}
+    for name, label in zip(data.tracks, data.track_labels, strict=True):
+        by_genre.setdefault(data.labels[label], set()).add(package_of(name))
+    return {p: g for g, ps in by_genre.items() if len(ps) >= 2 for p in sorted(ps)}
+
+
+def _select(all_part: Part, track_ids: Sequence[int]) -> Part:
+    m = np.isin(all_part.track, np.asarray(track_ids, dtype=np.int64))
+    return Part(all_part.x[m], all_part.y[m], all_part.track[m])
+
+
+def fold(data: Dataset, package: str, seed: int, val_fraction: float = 0.1) -> Dataset:
+    """The dataset with ``package``'s tracks as the test set and none of them in training."""
+    all_part = pooled(data)
+    out_ids = [i for i, n in enumerate(data.tracks) if package_of(n) == package]
+    keep = [i for i in range(len(data.tracks)) if i not in set(out_ids)]
+    labels = np.asarray([data.track_labels[i] for i in keep])
+    present = sorted(set(labels.tolist()))
+    assign = ["train"] * len(keep)
+    for gi in present:  # validation: val_fraction of each genre's remaining tracks (at least one)
+        ids = [k for k in range(len(keep)) if labels[k] == gi]
+        order = np.random.default_rng([seed, gi]).permutation(len(ids))
+        for rank in range(max(1, round(val_fraction * len(ids)))):
+            if len(ids) > 1:
+                assign[ids[order[rank]]] = "val"
+    train_ids = [keep[k] for k in range(len(keep)) if assign[k] == "train"]
+    val_ids = [keep[k] for k in range(len(keep)) if assign[k] == "val"]
+    return replace(data, train=_select(all_part, train_ids), val=_select(all_part, val_ids),
+                   test=_select(all_part, out_ids),
+                   split={"method": f"leave out package {package}"})
+
+
+def _recall(pred: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, list[int]]:
+    return float(np.mean(pred == y)), np.bincount(pred, minlength=n_classes).tolist()
+
+
+def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
+                  workdir: Path, gains_db: Sequence[float] = GAINS_DB) -> dict[str, Any]:
+    """Recall of the held-out package's genre on its windows, per quantization and gain."""
+    out: dict[str, Any] = {}
+    k = len(data.labels)
+    for mode in MODES:
+        path = workdir / f"{mode}.tflite"
+        path.write_bytes(convert(model, mode, norm.apply(data.train.x), seed))
+        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=rate,
+                         window_samples=data.train.x.shape[1], normalisation=norm,
+                         model_sha256=file_sha256(path), quantization=mode)
+        clf = load_classifier(path, card)
+        by_gain = {}
+        for g in gains_db:
+            pred = clf.predict(with_gain(data.test.x, g)).argmax(axis=1)
+            recall, counts = _recall(pred, data.test.y, k)
+            by_gain[f"{g:+g}"] = {"recall": recall,
+                                  "predicted": dict(zip(data.labels, counts, strict=True))}
+        out[mode] = by_gain
+    return out
+
+
+def leave_package_out(data: Dataset, cfg: FitConfig, rate: int = 400,
+                      packages: Sequence[str] | None = None,
+                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train once per held-out package; returns per-package and per-genre (macro) recalls."""
+    targets = held_out_packages(data)
+    if packages:
+        targets = {p: g for p, g in targets.items() if p in packages}
+    results: dict[str, Any] = {}
+    for package, genre in targets.items():
+        started = time.monotonic()
+        f = fold(data, package, cfg.seed)
+        log.info("leave out %s (%s): %d test windows, %d training", package, genre, len(f.test),
+                 len(f.train))
+        if progress:
+            progress(f"leave out {package}")
+        res = fit(f, cfg)
+        with tempfile.TemporaryDirectory(prefix="genrecast-lopo-") as tmp:
+            scores = evaluate_fold(res.model, f, res.config.normalisation, rate, cfg.seed,
+                                   Path(tmp))
+        results[package] = {"genre": genre, "windows": len(f.test),
+                            "tracks": len({int(t) for t in f.test.track}),
+                            "epochs_run": len(res.history["loss"]),
+                            "seconds": round(time.monotonic() - started, 1), **scores}
+    return {"packages": results, **summarise(results)}
+
+
+def summarise(results: dict[str, Any]) -> dict[str, Any]:
+    """Per-genre means over packages, then the macro mean over genres, per mode and gain."""
+    genres = sorted({r["genre"] for r in results.values()})
+    out: dict[str, Any] = {"genres": {}, "macro": {}}
+    for mode in MODES:
+        gains = list(next(iter(results.values()))[mode]) if results else []
+        per_genre = {g: {gain: float(np.mean([r[mode][gain]["recall"] for r in results.values()
+                                              if r["genre"] == g])) for gain in gains}
+                     for g in genres}
+        for g in genres:
+            out["genres"].setdefault(g, {})[mode] = per_genre[g]
+        macro = {gain: float(np.mean([per_genre[g][gain] for g in genres])) for gain in gains}
+        out["macro"][mode] = {**macro, "worst": min(macro.values()) if macro else 0.0}
+    return out
