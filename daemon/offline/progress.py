@@ -33,7 +33,9 @@ class ClassifyProgress:
                 TextColumn("{task.completed:.0f}/{task.total:.0f} files"), BarColumn(),
                 TextColumn("{task.fields[hours]:.2f} h of audio"),
                 TextColumn("{task.fields[speed]:.0f}× real time"), TimeElapsedColumn(),
-                console=Console(stderr=True), refresh_per_second=REFRESH_PER_S)
+                console=Console(stderr=True), refresh_per_second=REFRESH_PER_S,
+                # stdout carries the results: never route it through the bar's console.
+                redirect_stdout=False, redirect_stderr=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("classify", total=self.total_files, hours=0.0,
                                             speed=0.0)
