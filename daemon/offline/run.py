@@ -16,6 +16,7 @@ from genrecast.daemon.model.card import load_card
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.offline.classify import Timeline, as_json_lines, as_text, csv_header, csv_rows
 from genrecast.daemon.offline.pipeline import classify_stream
+from genrecast.daemon.offline.probe_cache import ensure_probed
 from genrecast.daemon.offline.progress import ClassifyProgress
 from genrecast.daemon.offline.summary import file_summary, summary_csv, summary_csv_header, summary_json
 from genrecast.daemon.offline.walk import audio_files
@@ -58,8 +59,11 @@ def run_classify(opts: ClassifyOptions) -> None:
 
     def make_classifier() -> Classifier:
         # No GPU check: classify runs on the CPU interpreter either way, and the check alone
-        # cost 1.7 s per command here (it maps a Vulkan stack to find no GPU).
-        return Classifier(opts.model, card=card, num_threads=opts.threads, try_gpu=False)
+        # cost 1.7 s per command here (it maps a Vulkan stack to find no GPU). The crash probe
+        # runs once per model (probe_cache); the Classifier checks the bytes against the card.
+        ensure_probed(opts.model, card)
+        return Classifier(opts.model, card=card, num_threads=opts.threads, try_gpu=False,
+                          probe=False)
 
     summary_csv_mode = opts.summary and opts.output != "json"
     if summary_csv_mode:
