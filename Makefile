@@ -17,4 +17,4 @@ test:
 lint:
 	@bash .ci/setup test
 	$(VENV)/bin/ruff check daemon train tests benchmarks models
-	$(VENV)/bin/mypy daemon
+	$(VENV)/bin/mypy daemon train benchmarks

@@ -85,7 +85,7 @@ def main() -> None:
 
         rate = sf.info(str(args.audio)).samplerate
         block = max(1, int(rate * args.block_ms / 1000))
-        sources = [FileSource(s, threading.Event(), block_frames=block) for s in specs]
+        sources = [FileSource(s, block_frames=block) for s in specs]
         settings = Settings(sources=tuple(specs), model_path=args.model,
                             publish=PublishSettings(endpoint=endpoint))
         daemon = Daemon(settings, sources=sources)

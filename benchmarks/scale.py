@@ -84,8 +84,9 @@ def thread_cpu_s() -> dict[str, float]:
 def bench_audio(seconds: float = 20.0) -> np.ndarray:
     """Real music at 48 kHz mono: the demo recording, resampled with soxr."""
     import soxr
-    from genrecast.daemon.audio.decode import downmix, read_audio
+    from genrecast.daemon.audio.decode import read_audio
     from genrecast.daemon.cli.demo import DEMO_AUDIO
+    from genrecast.daemon.dsp.chain import downmix
 
     frames, rate = read_audio(DEMO_AUDIO)
     mono = soxr.resample(downmix(frames), rate, RATE_HZ).astype(np.float32)
@@ -110,7 +111,7 @@ def run_trial(n: int, seconds: float, hop_s: float, model: Path,
                             decisions=DecisionSettings(hop_s=hop_s),
                             publish=PublishSettings(endpoint=endpoint,
                                                     high_water_mark=max(10_000, 20 * n)))
-        sources = [FedSource(s, threading.Event(), feeder) for s in specs]
+        sources = [FedSource(s, feeder) for s in specs]
         daemon = Daemon(settings, sources=sources)
         sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, endpoint, str(total_s + 10),
                                 str(log_path)], stdout=subprocess.PIPE, text=True)
@@ -241,8 +242,8 @@ def search(start: int, limit: int, seconds: float, hop_s: float, model: Path,
             break
         good = n
         n *= 2
-    for _ in range(bisect_steps if bad is not None else 0):
-        if bad - good <= max(8, good // 16):
+    for _ in range(bisect_steps):
+        if bad is None or bad - good <= max(8, good // 16):
             break
         mid = (good + bad) // 2
         results[mid] = trial(mid, seconds, hop_s, model)

@@ -25,8 +25,8 @@ RING_S = RING_SECONDS  # the daemon's own ring size, so the memory figures are t
 class FedSource(Source):
     """A live-paced 48 kHz mono source whose frames come from a ``Feeder``."""
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event, feeder: Feeder) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings, feeder: Feeder) -> None:
+        super().__init__(settings)
         self.feeder = feeder
 
     def open(self) -> None:

@@ -26,22 +26,6 @@ FFMPEG_TIMEOUT_S = 600
 MAX_ABS_SAMPLE = 1000.0
 
 
-def downmix(samples: np.ndarray) -> np.ndarray:
-    """Mono float32: the mean of the channels (frames × channels, or already mono)."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.ndim == 1:
-        return samples
-    if samples.shape[1] == 1:
-        return samples[:, 0]
-    if samples.shape[1] == 2:
-        # The same float32 values as mean(axis=1) (one rounded add, then an exact halving), ~12×
-        # faster: numpy's reduction over a 2-wide axis cost more than resampling the result.
-        mono = samples[:, 0] + samples[:, 1]
-        mono *= np.float32(0.5)
-        return mono
-    return samples.mean(axis=1, dtype=np.float32)
-
-
 def check_finite(samples: np.ndarray, what: str) -> None:
     if not np.isfinite(samples).all():
         raise DataError(f"{what} contains NaN or infinite samples; re-export or re-encode it")

@@ -22,6 +22,8 @@ def _default_model() -> Path:
 
 
 def _label_thresholds(items: list[str]) -> dict[str, float]:
+    """``--label-threshold LABEL=P`` (repeatable) → {label: P}; the bounds are checked with the
+    configuration file's (one schema for flags and file)."""
     out = {}
     for item in items:
         label, sep, value = item.partition("=")
@@ -29,18 +31,9 @@ def _label_thresholds(items: list[str]) -> dict[str, float]:
             out[label] = float(value)
         except ValueError:
             sep = ""
-        if not sep or not label or not 0.0 <= out.get(label, -1.0) <= 1.0:
-            raise ConfigError(f"--label-threshold {item!r} must be LABEL=P with 0 ≤ P ≤ 1")
+        if not sep or not label:
+            raise ConfigError(f"--label-threshold {item!r} must be LABEL=P, e.g. rock=0.7")
     return out
-
-
-def _check_decisions(hop: float, smooth: int, threshold: float, min_windows: int) -> None:
-    if not 0.01 <= hop <= 60:
-        raise ConfigError(f"--hop {hop} must be between 0.01 and 60 seconds")
-    if smooth < 1 or min_windows < 1:
-        raise ConfigError("--smooth and --min-windows must be at least 1")
-    if not 0.0 <= threshold <= 1.0:
-        raise ConfigError(f"--threshold {threshold} must be between 0 and 1")
 
 
 Model = Annotated[Path | None, typer.Option("--model", "-m",
@@ -92,27 +85,10 @@ def register(app: typer.Typer) -> None:
             "subscribers already connecting receive every event.")] = 0.0,
     ) -> None:
         """Listen to the sources, classify every window, publish events over ZeroMQ (Ctrl-C stops)."""
-        from dataclasses import replace
 
-        from genrecast.daemon.settings import PCM_FORMATS, parse_source_spec
-
-        if pcm_format not in PCM_FORMATS:
-            raise ConfigError(f"--format {pcm_format!r} must be one of {', '.join(PCM_FORMATS)}")
-        _check_decisions(hop, smooth, threshold, min_windows)
-        if heartbeat <= 0 or hwm < 1:
-            raise ConfigError("--heartbeat must be positive and --hwm at least 1")
-        specs = []
-        for i, text in enumerate(source or []):
-            spec = parse_source_spec(text, i)
-            specs.append(replace(spec, realtime=not fast, loop=loop, pcm_format=pcm_format,
-                                 rate_hz=rate, channels=channels))
-        names = [s.name for s in specs]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"source names must be unique ({', '.join(names)}); "
-                              "name them NAME=KIND:TARGET")
-        if sum(s.kind == "stdin" for s in specs) > 1:
-            raise ConfigError("only one source can read stdin")
-        # Flags given on the command line override the configuration file (service task).
+        # Every value below is checked by load_settings against the configuration file's
+        # schema, so a bound is stated once for flags and file alike. Flags given on the
+        # command line override the file.
         from genrecast.daemon.service.config_file import DEFAULT_CONFIG_PATH, load_settings
         from genrecast.daemon.service.runtime import config_path_or_default, run_service
 
@@ -123,7 +99,7 @@ def register(app: typer.Typer) -> None:
                                                                "ENVIRONMENT") else None
 
         overrides = {
-            "sources": specs or None,
+            "sources": list(source) if source else None,
             "model.path": str(model) if model else None,
             "model.threads": given("threads", threads),
             "publish.endpoint": given("publish", publish),
@@ -192,19 +168,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Classify files and folders offline (same pipeline, streamed, as fast as possible):
         timeline and genre changes, or one summary row per file."""
+        from genrecast.daemon.cli.plot import plot_timelines
         from genrecast.daemon.offline.run import ClassifyOptions, run_classify
-        from genrecast.daemon.settings import DecisionSettings
+        from genrecast.daemon.service.config_file import decision_settings
 
         if as_json and as_csv:
             raise ConfigError("choose one of --json and --csv")
-        _check_decisions(hop, smooth, threshold, min_windows)
-        decisions = DecisionSettings(hop_s=hop, smooth_windows=smooth, threshold=threshold,
-                                     min_windows=min_windows, silence_db=silence_db,
-                                     label_thresholds=_label_thresholds(label_threshold or []))
+        decisions = decision_settings({
+            "decisions.hop_s": hop, "decisions.smooth_windows": smooth,
+            "decisions.threshold": threshold, "decisions.min_windows": min_windows,
+            "decisions.silence_db": silence_db,
+            "decisions.thresholds": _label_thresholds(label_threshold or []) or None})
         output = "json" if as_json else "csv" if as_csv else "text"
         run_classify(ClassifyOptions(
             paths=tuple(paths), model=model or _default_model(), decisions=decisions,
-            output=output, summary=summary, recursive=recursive, plot=plot, threads=threads))
+            output=output, summary=summary, recursive=recursive, plot=plot, threads=threads),
+            draw=plot_timelines)
 
     @app.command("devices")
     def devices_cmd(

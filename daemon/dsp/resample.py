@@ -127,6 +127,17 @@ class StreamingResampler:
         """Look-ahead: an output sample is complete this long after its input time."""
         return self._half / self.up / self.rate_in
 
+    def inputs_for_outputs(self, outputs: int) -> int:
+        """Input samples (since the start) needed before ``outputs`` outputs can be emitted:
+        output k is emitted once k*down + half < received*up."""
+        if outputs <= 0:
+            return 0
+        return -(-((outputs - 1) * self.down + self._half + 1) // self.up)
+
+    def pending_outputs(self, more_inputs: int = 0) -> int:
+        """Outputs that could be emitted (not yet emitted) after ``more_inputs`` more samples."""
+        return self._outputs_available(self._received + more_inputs) - self._next_out
+
     def _outputs_available(self, received: int) -> int:
         """Number of outputs whose input has fully arrived (k*down + half <= received*up - 1)."""
         top = received * self.up - 1 - self._half

@@ -1,7 +1,7 @@
 """Sliding windows over a model-rate stream: one window of ``window`` samples every ``hop`` samples.
 
-The training pipeline cuts its windows with this same class (``windows_of``), so a file streamed
-through the daemon yields exactly the windows training made from it.
+Training (``chain.audio_to_windows``) and the live daemon (``chain.SourceDSP``) cut their windows
+with this same class, so a file streamed through the daemon yields the windows training made.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ class Windower:
     def samples_seen(self) -> int:
         return self._buf_start + self._buf.size
 
+    @property
+    def next_window_end(self) -> int:
+        """Absolute index one past the last sample of the next window."""
+        return self._next_start + self.window
+
     def push(self, samples: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """Add samples; return the windows they complete, oldest first (copies, float32)."""
         if samples.size:
@@ -44,16 +49,4 @@ class Windower:
             self._buf = self._buf[drop:]
             self._buf_start += drop
         return out
-
-
-def windows_of(samples: np.ndarray, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    """All windows of a whole signal: (starts, windows[n, window]); empty when it is too short."""
-    starts = []
-    wins = []
-    for start, win in Windower(window, hop).push(np.asarray(samples, dtype=np.float32)):
-        starts.append(start)
-        wins.append(win)
-    if not wins:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, window), dtype=np.float32)
-    return np.asarray(starts, dtype=np.int64), np.stack(wins)
 

@@ -6,32 +6,36 @@ Sources run in their own threads (or PortAudio's); the loop waits on an Event th
 timeout, so nothing spins. Signals only set a flag the loop checks.
 
 Hooks (for sd_notify, metrics, the control socket) attach without editing the loop:
-``on_status(source, state, previous, detail)``, ``on_window(due, probs, level_db, decision)``,
-``on_event(topic, event, sent)``, ``on_tick(daemon)``. Control actions from other threads
-(``pause``, ``resume``, ``swap_classifier``) are queued and run by the loop.
+``on_status(source, state, previous, detail)``, ``on_window(due, probs, outcome)``,
+``on_event(topic, event, sent)``, ``on_tick(daemon)``. Outputs (ZeroMQ here; MQTT, the web page)
+are peers on ``on_event``: they see the same decided events and never reach into a stage.
+Control actions from other threads (``pause``, ``resume``, ``swap_classifier``) are queued and
+run by the loop.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from genrecast.daemon.audio.sources import Source, make_source
-from genrecast.daemon.engine.smoothing import Decision
-from genrecast.daemon.engine.source_pipeline import DueWindow, SourceCounters, SourcePipeline
+from genrecast.daemon.engine.parallel import PENDING, run_all
+from genrecast.daemon.engine.source_pipeline import DueWindow, SourcePipeline, WindowOutcome
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
 from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.worker import ClassifyWorker
 from genrecast.daemon.settings import Settings
-from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, utc_iso
+from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory
 from genrecast.daemon.wire.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,10 @@ MIN_TICK_S = 0.03
 # seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
 SUPERVISE_S = 0.25
 STAGES = ("resample", "classify", "smooth", "publish")
+# Sources open and close on this many threads at once: a url source may wait seconds for its
+# first audio, and a thousand of them one after another would take most of an hour.
+OPEN_CLOSE_THREADS = 64
+EXIT_SIGNAL_BASE = 128  # a second signal exits at once with 128 + the signal's number
 
 
 @dataclass
@@ -73,15 +81,15 @@ class Daemon:
         self._stop_flag = threading.Event()
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.sources = sources if sources is not None else [
-            make_source(s, self._wake) for s in settings.sources]
+            make_source(s) for s in settings.sources]
         for src in self.sources:
-            src.wake = self._wake
+            src.wake = self._wake  # every source wakes this loop (the one place it is set)
         self.pipelines: dict[str, SourcePipeline] = {}
         self.publisher: Publisher | None = None
         self.stage_times = StageTimes()
         self.started_mono = 0.0
-        self.on_status: list[Callable[[str, str, str | None, str], None]] = []
-        self.on_window: list[Callable[[DueWindow, np.ndarray, float, Decision], None]] = []
+        self.on_status: list[Callable[[str, SourceState, SourceState | None, str], None]] = []
+        self.on_window: list[Callable[[DueWindow, np.ndarray, WindowOutcome], None]] = []
         self.on_event: list[Callable[[str, dict[str, Any], bool], None]] = []
         self.on_tick: list[Callable[[Daemon], None]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
@@ -95,9 +103,25 @@ class Daemon:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @property
-    def counters(self) -> dict[str, SourceCounters]:
-        return {name: p.counters for name, p in self.pipelines.items()}
+    def source_report(self, name: str) -> dict[str, int | str]:
+        """One source's counters, read where they live: the source (frames), the supervisor
+        (state, restarts) and the pipeline (windows, events)."""
+        pipeline = self.pipelines[name]
+        src = pipeline.source
+        watch = self.supervisor.watches.get(name)
+        c = pipeline.counters
+        return {
+            "state": str(watch.state) if watch else str(SourceState.STARTING),
+            "frames_received": src.frames_received,
+            "frames_overrun": src.overrun_frames,
+            "windows_classified": c.windows_classified,
+            "events_published": c.events_published,
+            "events_dropped": c.events_dropped,
+            "restarts": watch.restarts if watch else 0,
+        }
+
+    def source_reports(self) -> dict[str, dict[str, int | str]]:
+        return {name: self.source_report(name) for name in self.pipelines}
 
     @property
     def backend(self) -> str:
@@ -115,25 +139,17 @@ class Daemon:
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)
-        if subscriber_grace_s > 0:
-            time.sleep(subscriber_grace_s)
+        if subscriber_grace_s > 0 and self._stop_flag.wait(subscriber_grace_s):
+            return  # a signal during the grace period
         self.started_mono = time.monotonic()
-        failures: list[UserError] = []
         try:
             for src in self.sources:
-                self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions)
+                self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions,
+                                                          self.events)
                 self.supervisor.add(src, time.monotonic())
-                try:
-                    src.open()
-                except UserError as exc:
-                    failures.append(exc)
-                    if len(self.sources) > 1 and src.restartable and not isinstance(
-                            exc, (DataError, ConfigError)):
-                        src.error = exc  # the supervisor retries it with backoff
-                    else:  # retrying cannot fix bad data or a bad option
-                        if len(self.sources) > 1:
-                            self.supervisor.fatal_errors.append(exc)
-                        self.supervisor.set_state(src.name, STOPPED, str(exc))
+            failures = self._open_all()
+            if self._stop_flag.is_set():
+                return  # a signal during startup: run() returns at once and stop() cleans up
             if len(failures) == len(self.sources):
                 raise failures[0]
         except BaseException:
@@ -141,14 +157,51 @@ class Daemon:
             raise
         self._next_heartbeat = time.monotonic() + self.settings.publish.heartbeat_s
 
+    def _open_all(self) -> list[UserError]:
+        """Open every source on a pool of threads; a source that fails is retried by the
+        supervisor (or stopped when retrying cannot help). Returns the failures. Gives up
+        waiting as soon as a stop is requested (a signal during startup)."""
+        failures: list[UserError] = []
+        many = len(self.sources) > 1
+        results = run_all([src.open for src in self.sources], OPEN_CLOSE_THREADS,
+                          stop=self._stop_flag, name="genrecast-open")
+        if self._stop_flag.is_set():
+            return failures
+        for src, exc in zip(self.sources, results, strict=True):
+            if exc is None:
+                continue
+            if not isinstance(exc, UserError):
+                assert isinstance(exc, BaseException)
+                raise exc
+            failures.append(exc)
+            if many and src.restartable and not isinstance(exc, (DataError, ConfigError)):
+                src.error = exc  # the supervisor retries it with backoff
+            else:  # retrying cannot fix bad data or a bad option
+                if many:
+                    self.supervisor.fatal_errors.append(exc)
+                self.supervisor.set_state(src.name, STOPPED, str(exc))
+        return failures
+
     def request_stop(self) -> None:
         """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
         self._stop_flag.set()
         self._wake.set()
 
-    def install_signal_handlers(self) -> None:
+    def install_signal_handlers(self, on_stop: Callable[[int], None] | None = None) -> None:
+        """SIGINT/SIGTERM ask the loop to stop (``on_stop(signum)`` first, e.g. STOPPING=1); a
+        second one exits at once, so a stop that hangs never needs ``kill -9``."""
+
+        def handler(signum: int, _frame: object) -> None:
+            if self._stop_flag.is_set():
+                os.write(2, f"genrecast: second {signal.Signals(signum).name}, exiting now\n"
+                         .encode())
+                os._exit(EXIT_SIGNAL_BASE + signum)
+            if on_stop is not None:
+                on_stop(signum)
+            self.request_stop()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self.request_stop())
+            signal.signal(sig, handler)
 
     def run(self) -> None:
         """The main loop; returns when stopped or every source has stopped. Raises the first
@@ -183,19 +236,32 @@ class Daemon:
             log.exception("classifying the last windows failed")
         finally:
             self._worker.close()
+        self._close_all(self.sources, deadline)
         for src in self.sources:
-            if time.monotonic() < deadline:
-                src.close()
             if src.name in self.supervisor.watches:
                 self.supervisor.set_state(src.name, STOPPED, "daemon stopping")
         if self.publisher is not None:
             self.publisher.close()
-            total = {k: sum(getattr(c, k) for c in self.counters.values())
+            counters = [p.counters for p in self.pipelines.values()]
+            total = {k: sum(getattr(c, k) for c in counters)
                      for k in ("windows_classified", "events_published", "events_dropped")}
             level = logging.WARNING if total["events_dropped"] else logging.INFO
             log.log(level, "stopped: %d windows classified, %d events published, %d dropped "
                     "(subscribers too slow)", total["windows_classified"],
                     total["events_published"], total["events_dropped"])
+
+    @staticmethod
+    def _close_all(sources: Iterable[Source], deadline: float) -> None:
+        """Close sources in parallel, waiting at most until ``deadline`` (a source that does
+        not close in time is left to the process exit: the threads are daemon threads)."""
+        sources = list(sources)
+        results = run_all([src.close for src in sources], OPEN_CLOSE_THREADS,
+                          deadline_s=deadline, name="genrecast-close")
+        for src, outcome in zip(sources, results, strict=True):
+            if outcome is PENDING:
+                log.warning("source %s did not close within the stop timeout", src.name)
+            elif outcome is not None:
+                log.error("closing source %s failed: %s", src.name, outcome)
 
     # -- control (thread-safe: queued for the loop) ------------------------------------------
 
@@ -297,51 +363,27 @@ class Daemon:
         for pipeline in self.pipelines.values():
             src = pipeline.source
             self.supervisor.check(src, now)
-            watch = self.supervisor.watches[src.name]
-            pipeline.counters.restarts = watch.restarts
-            if pipeline.drained and watch.state != STOPPED:
+            if pipeline.drained and self.supervisor.state(src.name) != STOPPED:
                 self.supervisor.finished(src)
 
     def _decide_and_publish(self, due: DueWindow, probs: np.ndarray) -> None:
         t0 = time.thread_time_ns()
         pipeline = due.pipeline
-        level, decision = pipeline.decide(due, probs)
-        labels = pipeline.card.labels
-        values = probs.tolist()  # Python floats: rounding them is cheaper than numpy scalars
-        top = max(range(len(values)), key=values.__getitem__)
-        now = time.time()
-        events = [self.events.make(
-            "prediction", pipeline.name, now,
-            label=labels[top], confidence=round(values[top], 6),
-            probabilities={lab: round(x, 6) for lab, x in zip(labels, values, strict=True)},
-            smoothed={lab: round(x, 6)
-                      for lab, x in zip(labels, decision.smoothed.tolist(), strict=True)},
-            silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
-            start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
-            start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
-            genre=decision.genre,
-        )]
-        if decision.changed:
-            assert decision.genre is not None
-            duration = decision.previous_duration_s
-            events.append(self.events.make(
-                "genre", pipeline.name, now, genre=decision.genre, previous=decision.previous,
-                confidence=round(decision.confidence, 6),
-                previous_duration_s=None if duration is None else round(duration, 6),
-                at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
-            ))
+        outcome = pipeline.decide(due, probs)
         for hook in self.on_window:
-            hook(due, probs, level, decision)
+            hook(due, probs, outcome)
         t1 = time.thread_time_ns()
         self.stage_times.ns["smooth"] += t1 - t0
-        for topic, event in events:
-            self._publish(topic, event, pipeline.counters)
+        for topic, event in outcome.events:
+            self.publish(topic, event, pipeline)
         self.stage_times.ns["publish"] += time.thread_time_ns() - t1
 
-    def _publish(self, topic: str, event: dict[str, Any],
-                 counters: SourceCounters | None = None) -> None:
+    def publish(self, topic: str, event: dict[str, Any],
+                pipeline: SourcePipeline | None = None) -> None:
+        """Send one event to the outputs, counted against its source (loop thread only)."""
         sent = self.publisher.send(topic, event) if self.publisher is not None else False
-        if counters is not None:
+        if pipeline is not None:
+            counters = pipeline.counters
             if sent:
                 counters.events_published += 1
             else:
@@ -349,18 +391,18 @@ class Daemon:
         for hook in self.on_event:
             hook(topic, event, sent)
 
-    def _status(self, name: str, state: str, previous: str | None, detail: str) -> None:
+    def _status(self, name: str, state: SourceState, previous: SourceState | None,
+                detail: str) -> None:
         pipeline = self.pipelines.get(name)
         src = pipeline.source if pipeline else next(s for s in self.sources if s.name == name)
-        if pipeline is not None:
-            pipeline.counters.state = state
         if hasattr(self, "events") and self.publisher is not None and not self.publisher.socket.closed:
             topic, event = self.events.make(
-                "status", name, time.time(), state=state, previous_state=previous,
+                "status", name, time.time(), state=state.value,
+                previous_state=None if previous is None else previous.value,
                 detail=detail[:500], spec=src.settings.spec, rate_hz=src.rate_hz,
                 channels=src.channels, backend=self.backend,
             )
-            self._publish(topic, event, pipeline.counters if pipeline else None)
+            self.publish(topic, event, pipeline)
         for hook in self.on_status:
             hook(name, state, previous, detail)
 
@@ -369,6 +411,6 @@ class Daemon:
         topic, event = self.events.make(
             "heartbeat", HEARTBEAT_SOURCE, time.time(),
             uptime_s=round(now - self.started_mono, 3), backend=self.backend,
-            sources={name: c.as_dict() for name, c in self.counters.items()},
+            sources=self.source_reports(),
         )
-        self._publish(topic, event)
+        self.publish(topic, event)

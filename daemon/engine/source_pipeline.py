@@ -1,13 +1,16 @@
-"""Per-source pipeline state: ring → SourceDSP (downmix, resample, window) → smoother.
+"""Per-source pipeline: ring → SourceDSP (downmix, resample, window) → smoother → events.
 
 The main loop pulls due windows from every source's pipeline, classifies them together in one
-batch, then hands each window's probabilities back to its pipeline for the decision.
+batch, then hands each window's probabilities back to its pipeline, which decides and returns
+the events to publish (``WindowOutcome``): data flows one way, and the loop only batches,
+publishes and counts.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from genrecast.daemon.audio.ring import Ring
@@ -16,22 +19,27 @@ from genrecast.daemon.dsp.chain import SourceDSP
 from genrecast.daemon.engine.smoothing import Decision, Smoother, rms_dbfs
 from genrecast.daemon.model.card import ModelCard
 from genrecast.daemon.settings import DecisionSettings
+from genrecast.daemon.wire.events import EventFactory, utc_iso
 
 
 @dataclass
 class SourceCounters:
-    """Plain counters per source, read by metrics, the control socket and heartbeats."""
+    """What the pipeline itself counts for its source. Frames, overruns, restarts and the state
+    belong to the source and the supervisor and are read from them (``Daemon.source_report``)."""
 
-    state: str = "starting"
-    frames_received: int = 0
-    frames_overrun: int = 0
     windows_classified: int = 0
     events_published: int = 0
     events_dropped: int = 0
-    restarts: int = 0
 
-    def as_dict(self) -> dict[str, int | str]:
-        return dict(self.__dict__)
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    """What one classified window decided: its level, the smoother's decision and the events to
+    publish for it (a prediction, and a genre change when there is one)."""
+
+    level_db: float
+    decision: Decision
+    events: list[tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,14 @@ class DueWindow:
 
 
 class SourcePipeline:
-    def __init__(self, source: Source, card: ModelCard, decisions: DecisionSettings) -> None:
+    def __init__(self, source: Source, card: ModelCard, decisions: DecisionSettings,
+                 events: EventFactory) -> None:
         self.source = source
         self.decisions = decisions
+        self.events = events
         self.counters = SourceCounters()
+        self.current_genre: dict[str, Any] | None = None
+        """The last genre event's fields (genre, previous, confidence, at_utc, seq): snapshots."""
         self.paused = False
         self.drained = False  # the input ended and its last windows were flushed
         self._dsp: SourceDSP | None = None
@@ -80,48 +92,14 @@ class SourcePipeline:
         ):
             self._restart_dsp()
 
-    @staticmethod
-    def _completes_window(dsp: SourceDSP, frames: int) -> bool:
-        """Would pushing ``frames`` more frames complete the next window?
-
-        The resampler's cost is mostly per call, so frames wait here until they complete a
-        window: one push per hop instead of one per capture block (about 10× less CPU at 22 kHz
-        with 20-ms blocks), with no added latency, and the same samples since the resampler is
-        chunking-invariant. Falls back to pushing every block if the DSP classes change shape.
-        """
-        win = dsp.windower
-        rs = dsp.resampler
-        try:
-            missing = win._next_start + win.window - win.samples_seen
-            if rs is None:
-                return frames >= missing
-            available = rs._outputs_available(rs._received + frames) - rs._next_out
-        except AttributeError:
-            return True
-        return bool(available >= missing)
-
-    @staticmethod
-    def _frames_for_next_window(dsp: SourceDSP) -> int | None:
-        """Input frames (since the DSP started) that complete the next window, or None if the
-        DSP classes changed shape: the resampler emits output k once k*down + half < frames*up."""
-        win = dsp.windower
-        rs = dsp.resampler
-        try:
-            last = win._next_start + win.window - 1  # model-rate index of its last sample
-            if rs is None:
-                return last + 1
-            return -(-(last * rs.down + rs._half + 1) // rs.up)
-        except AttributeError:
-            return None
-
     def _set_wake(self, dsp: SourceDSP, ring: Ring) -> None:
         """Ask the ring to wake the loop only when the next window is complete (at most half a
         ring ahead, so a long hop never overruns it); paused sources wake on every write."""
-        need = None if self.paused else self._frames_for_next_window(dsp)
-        if need is None:
+        if self.paused:
             ring.wake_at = 0
         else:
-            ring.wake_at = min(self._frames_base + need, ring.read_count + ring.capacity // 2)
+            ring.wake_at = min(self._frames_base + dsp.frames_for_next_window(),
+                               ring.read_count + ring.capacity // 2)
 
     def _restart_dsp(self) -> None:
         self._pending = []
@@ -160,18 +138,19 @@ class SourcePipeline:
         ended = source.ended  # read before draining: once set, every frame is already written
         if not (ended or self.paused or ring.due):
             # Nothing completes a window yet: leave the frames in the ring (no copy, no call).
-            self.counters.frames_received = source.frames_received
             return []
         frames = ring.read()
-        self.counters.frames_received = source.frames_received
-        self.counters.frames_overrun = source.overrun_frames
         if self.paused:
             return []
         if frames.shape[0]:
             self._pending.append(frames)
             self._pending_frames += frames.shape[0]
         pairs: list[tuple[int, np.ndarray]] = []
-        if self._pending and (ended or self._completes_window(dsp, self._pending_frames)):
+        # The resampler's cost is mostly per call, so frames wait here until they complete a
+        # window: one push per hop instead of one per capture block (about 10x less CPU at
+        # 22 kHz with 20-ms blocks), no added latency, and the same samples (the resampler is
+        # chunking-invariant).
+        if self._pending and (ended or dsp.completes_window(self._pending_frames)):
             chunk = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
             self._pending.clear()
             self._pending_frames = 0
@@ -194,7 +173,36 @@ class SourcePipeline:
             ))
         return out
 
-    def decide(self, due: DueWindow, probs: np.ndarray) -> tuple[float, Decision]:
+    def decide(self, due: DueWindow, probs: np.ndarray) -> WindowOutcome:
+        """Smooth and decide one classified window; build its events."""
         level = rms_dbfs(due.window)
         self.counters.windows_classified += 1
-        return level, self.smoother.update(probs, level, due.end_s)
+        decision = self.smoother.update(probs, level, due.end_s)
+        labels = self.card.labels
+        values = probs.tolist()  # Python floats: rounding them is cheaper than numpy scalars
+        top = max(range(len(values)), key=values.__getitem__)
+        now = time.time()
+        events = [self.events.make(
+            "prediction", self.name, now,
+            label=labels[top], confidence=round(values[top], 6),
+            probabilities={lab: round(x, 6) for lab, x in zip(labels, values, strict=True)},
+            smoothed={lab: round(x, 6)
+                      for lab, x in zip(labels, decision.smoothed.tolist(), strict=True)},
+            silent=decision.silent, rms_dbfs=round(max(level, -200.0), 2),
+            start_s=round(due.start_s, 6), end_s=round(due.end_s, 6),
+            start_utc=utc_iso(due.start_wall_s), end_utc=utc_iso(due.end_wall_s),
+            genre=decision.genre,
+        )]
+        if decision.changed:
+            assert decision.genre is not None
+            duration = decision.previous_duration_s
+            topic, event = self.events.make(
+                "genre", self.name, now, genre=decision.genre, previous=decision.previous,
+                confidence=round(decision.confidence, 6),
+                previous_duration_s=None if duration is None else round(duration, 6),
+                at_s=round(due.end_s, 6), at_utc=utc_iso(due.end_wall_s),
+            )
+            events.append((topic, event))
+            self.current_genre = {k: event[k]
+                                  for k in ("genre", "previous", "confidence", "at_utc", "seq")}
+        return WindowOutcome(level, decision, events)

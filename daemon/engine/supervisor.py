@@ -1,7 +1,7 @@
 """Per-source state machine: watch frames against the monotonic clock, restart with backoff.
 
-starting → running → stalled (no frames for ``STALL_S``) / lost (the source failed) → recovering
-(reopened) → running; stopped when the input ends, fails for good, or the daemon stops. A dead
+The states are ``SourceState`` (``states.py``): no frames for ``STALL_S`` → stalled; the source
+failed → lost, retried after a backoff → recovering → running. A dead
 PulseAudio server makes a PortAudio callback stream go quiet without any error, so frames that
 stop advancing are the signal, whatever the source kind.
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from genrecast.daemon.audio.sources.base import Source
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -24,17 +25,18 @@ RECOVERY_TIMEOUT_S = 15.0  # a reopened stream may take this long to deliver its
 # (ffmpeg analyses about 5 s of a live stream before it outputs anything)
 
 STARTING, RUNNING, STALLED, LOST, RECOVERING, PAUSED, STOPPED = (
-    "starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
+    SourceState.STARTING, SourceState.RUNNING, SourceState.STALLED, SourceState.LOST,
+    SourceState.RECOVERING, SourceState.PAUSED, SourceState.STOPPED)
 
 # (source name, new state, previous state, detail)
-TransitionHook = Callable[[str, str, "str | None", str], None]
+TransitionHook = Callable[[str, SourceState, "SourceState | None", str], None]
 
 
 @dataclass
 class Watch:
     """Supervision state of one source."""
 
-    state: str
+    state: SourceState
     last_frames: int = 0
     last_advance_s: float = 0.0
     backoff_s: float = BACKOFF_START_S
@@ -49,10 +51,10 @@ class Supervisor:
         self.watches: dict[str, Watch] = {}
         self.fatal_errors: list[UserError] = []
 
-    def state(self, name: str) -> str:
+    def state(self, name: str) -> SourceState:
         return self.watches[name].state
 
-    def set_state(self, name: str, state: str, detail: str = "") -> None:
+    def set_state(self, name: str, state: SourceState, detail: str = "") -> None:
         watch = self.watches[name]
         if watch.state == state:
             return
@@ -60,7 +62,8 @@ class Supervisor:
         log.info("source %s: %s → %s %s", name, previous, state, detail)
         self.on_transition(name, state, previous, detail)
 
-    def add(self, source: Source, now_s: float, state: str = STARTING, detail: str = "") -> None:
+    def add(self, source: Source, now_s: float, state: SourceState = STARTING,
+            detail: str = "") -> None:
         self.watches[source.name] = Watch(state=state, last_frames=source.frames_received,
                                           last_advance_s=now_s)
         self.on_transition(source.name, state, None, detail)

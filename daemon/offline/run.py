@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,11 @@ def _out(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def run_classify(opts: ClassifyOptions) -> None:
-    """Classify every file; at the end, raise a UserError if any failed (with their exit code)."""
+def run_classify(opts: ClassifyOptions,
+                 draw: Callable[[list[Timeline], Path], None] | None = None) -> None:
+    """Classify every file; at the end, raise a UserError if any failed (with their exit code).
+
+    ``draw(timelines, opts.plot)`` makes the ``--plot`` figure (the CLI passes its plotter)."""
     if opts.output not in OUTPUTS:
         raise ConfigError(f"output {opts.output!r} must be one of {', '.join(OUTPUTS)}")
     files = audio_files(opts.paths, opts.recursive)
@@ -98,10 +102,8 @@ def run_classify(opts: ClassifyOptions) -> None:
             sys.stdout.flush()
             if opts.plot is not None:
                 timelines.append(t)
-    if opts.plot is not None and timelines:
-        from genrecast.daemon.cli.plot import plot_timelines
-
-        plot_timelines(timelines, opts.plot)
+    if opts.plot is not None and draw is not None and timelines:
+        draw(timelines, opts.plot)
         print(f"plot written to {opts.plot}", file=sys.stderr)
     n_failed = sum(failed.values())
     if n_failed:

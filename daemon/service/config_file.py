@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("/etc/genrecast/genrecast.toml")
 CLI_ORIGIN = "command line"
+DEFAULT_SOURCE_SPEC = "mic"  # the default input device
 
 class _Reporter:
     """Formats one-line errors: ``<origin>: <key>: <problem>; <fix>``.
@@ -173,7 +174,11 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise rep.fail("sources", f"duplicate source name {dupes[0]!r}",
-                       "give every source a distinct name = \"...\"")
+                       "give every source a distinct name = \"...\" (NAME=KIND:TARGET on the "
+                       "command line)")
+    if sum(s.kind == "stdin" for s in result) > 1:
+        raise rep.fail("sources", "more than one source reads stdin",
+                       "keep one stdin source: standard input can be read only once")
     return tuple(result)
 
 
@@ -309,6 +314,14 @@ def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
     return default_model(), threads
 
 
+def decision_settings(overrides: Mapping[str, Any]) -> DecisionSettings:
+    """``DecisionSettings`` from command-line values (``"decisions.hop_s"`` ...), checked against
+    the same schema as the configuration file (``genrecast classify`` has no file)."""
+    rep = _Reporter(CLI_ORIGIN)
+    table = _split_overrides(overrides).get("decisions", {})
+    return _decisions(rep, _check_table(rep, "decisions", table, SCHEMA["decisions"]))
+
+
 def load_settings(path: Path | str | None = None,
                   overrides: Mapping[str, Any] | None = None,
                   *, default_model: Callable[[], Path] | None = None) -> Settings:
@@ -344,6 +357,10 @@ def load_settings(path: Path | str | None = None,
 
     if overrides.get("sources"):
         sources = _sources(rep, list(overrides["sources"]), None)
+    elif config_path is None:
+        # No file and no --source: the default input device, as `genrecast run` promises. A
+        # machine without one gets "no default input device ... genrecast devices" on open.
+        sources = (parse_source_spec(DEFAULT_SOURCE_SPEC),)
     else:
         sources = _sources(rep, raw.get("sources"), base)
     sources = _apply_source_overrides(cli_rep, sources, overrides)

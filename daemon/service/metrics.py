@@ -2,17 +2,17 @@
 
 Two kinds of numbers: events the daemon reports as they happen (windows classified, events
 published, latencies, state transitions) go into ordinary counters and histograms; cumulative
-per-source counters that the sources already keep (frames received, input overflows, backlog)
-are copied in on every loop tick with ``update_source`` and exported at scrape time.
+per-source counters that the sources already keep (frames received, ring overruns, backlog) are
+read from them at scrape time through ``read_sources`` (nothing is copied on the audio path).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.errors import ServiceUnavailable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -20,36 +20,35 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
-SOURCE_STATES = ("starting", "running", "stalled", "lost", "recovering", "paused", "stopped")
+SOURCE_STATES = tuple(s.value for s in SourceState)
 INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-@dataclass
-class _SourceCounters:
-    frames: int = 0
-    overflows: int = 0
-    backlog: float = 0.0
+SourceReading = tuple[str, int, int, float]
+"""(source name, frames received, frames lost to ring overruns, backlog in seconds)."""
 
 
 class _SourceCollector(Collector):
+    """Reads the sources' own counters when Prometheus scrapes (a Python int read is atomic, so
+    the scrape thread needs no lock with the audio loop)."""
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counters: dict[str, _SourceCounters] = {}
+        self.read: Callable[[], Iterable[SourceReading]] = lambda: ()
 
     def collect(self) -> Iterator[Metric]:
         frames = CounterMetricFamily("genrecast_frames_received",
                                      "Audio frames received from the source", labels=["source"])
-        overflows = CounterMetricFamily("genrecast_input_overflows",
-                                        "Input overflows reported by the source",
-                                        labels=["source"])
+        overflows = CounterMetricFamily(
+            "genrecast_input_overflows",
+            "Frames lost because the source's ring overran (the loop fell behind)",
+            labels=["source"])
         backlog = GaugeMetricFamily("genrecast_backlog_seconds",
                                     "Audio received but not yet classified", labels=["source"])
-        with self.lock:
-            for name, c in sorted(self.counters.items()):
-                frames.add_metric([name], c.frames)
-                overflows.add_metric([name], c.overflows)
-                backlog.add_metric([name], c.backlog)
+        for name, received, overrun, backlog_s in sorted(self.read()):
+            frames.add_metric([name], received)
+            overflows.add_metric([name], overrun)
+            backlog.add_metric([name], backlog_s)
         yield frames
         yield overflows
         yield backlog
@@ -112,17 +111,9 @@ class Metrics:
     def reload(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "rejected").inc()
 
-    # -- copied from the sources' own counters on every tick --
-    def update_source(self, source: str, *, frames: int | None = None,
-                      overflows: int | None = None, backlog_s: float | None = None) -> None:
-        with self._sources.lock:
-            c = self._sources.counters.setdefault(source, _SourceCounters())
-            if frames is not None:
-                c.frames = frames
-            if overflows is not None:
-                c.overflows = overflows
-            if backlog_s is not None:
-                c.backlog = backlog_s
+    # -- read from the sources' own counters at scrape time --
+    def read_sources(self, reader: Callable[[], Iterable[SourceReading]]) -> None:
+        self._sources.read = reader
 
     # -- HTTP --
     def serve(self, port: int, host: str = "127.0.0.1") -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zmq
+from genrecast.daemon.engine.states import INACTIVE_STATES, RECOVERING_STATES, SourceState
 from genrecast.daemon.errors import UserError
 from genrecast.daemon.service.control import ControlServer
 from genrecast.daemon.service.metrics import Metrics
@@ -37,16 +38,13 @@ from genrecast.daemon.wire.curve_auth import CurveServer
 
 if TYPE_CHECKING:
     from genrecast.daemon.engine.daemon import Daemon
-    from genrecast.daemon.engine.smoothing import Decision
-    from genrecast.daemon.engine.source_pipeline import DueWindow
+    from genrecast.daemon.engine.source_pipeline import DueWindow, WindowOutcome
     from genrecast.daemon.settings import Settings
 
 log = logging.getLogger(__name__)
 
 READY_GRACE_S = 20.0
 ADVANCE_WINDOW_S = 2.0
-RECOVERING_STATES = ("stalled", "lost", "recovering")
-INACTIVE_STATES = ("paused", "stopped")
 RELOAD_SOURCE = "*"  # reload outcomes describe the whole daemon (like heartbeats)
 
 
@@ -64,7 +62,6 @@ class ServiceRuntime:
         self.curve: CurveServer | None = None
         self.ready_sent = False
         self.created_s = time.monotonic()
-        self.current: dict[str, dict[str, Any]] = {}  # source → last genre event (snapshot)
         self._reload_lock = threading.Lock()
         self._stopping_sent = False
         self._last_classify_ns = 0
@@ -73,6 +70,7 @@ class ServiceRuntime:
         daemon.on_window.append(self._on_window)
         daemon.on_event.append(self._on_event)
         daemon.on_tick.append(self._on_tick)
+        self.metrics.read_sources(self._source_readings)
 
     # -- setup / teardown ------------------------------------------------------------------
 
@@ -107,16 +105,12 @@ class ServiceRuntime:
             self.curve = None
 
     def install_signal_handlers(self) -> None:
-        def _stop(signum: int, _frame: object) -> None:
-            self.stopping(f"stopping ({signal.Signals(signum).name})")
-            self.daemon.request_stop()
-
         def _reload(_signum: int, _frame: object) -> None:
             # Loading a model takes a while; never in the signal handler or the audio loop.
             threading.Thread(target=self.reload, name="genrecast-reload", daemon=True).start()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        self.daemon.install_signal_handlers(
+            lambda signum: self.stopping(f"stopping ({signal.Signals(signum).name})"))
         signal.signal(signal.SIGHUP, _reload)
 
     def stopping(self, status: str) -> None:
@@ -127,10 +121,11 @@ class ServiceRuntime:
 
     # -- hooks (called in the daemon's loop thread) ------------------------------------------
 
-    def _on_status(self, source: str, state: str, previous: str | None, detail: str) -> None:
-        self.metrics.source_state(source, state)
+    def _on_status(self, source: str, state: SourceState, previous: SourceState | None,
+                   detail: str) -> None:
+        self.metrics.source_state(source, state.value)
 
-    def _on_window(self, due: DueWindow, probs: Any, level_db: float, decision: Decision) -> None:
+    def _on_window(self, due: DueWindow, probs: Any, outcome: WindowOutcome) -> None:
         self.metrics.window_classified(due.pipeline.name)
         self.metrics.observe_latency(max(0.0, time.time() - due.end_wall_s))
 
@@ -139,9 +134,22 @@ class ServiceRuntime:
             self.metrics.event_published(event.get("kind", "?"))
         else:
             self.metrics.events_dropped()
-        if event.get("kind") == "genre":
-            self.current[event["source"]] = {
-                k: event.get(k) for k in ("genre", "previous", "confidence", "at_utc", "seq")}
+
+    def _source_readings(self) -> list[tuple[str, int, int, float]]:
+        """Per-source frames, overruns and backlog, read at scrape time (metrics thread)."""
+        out = []
+        for name, pipeline in list(self.daemon.pipelines.items()):
+            src = pipeline.source
+            ring, rate = src.ring, src.rate_hz
+            backlog_s = ring.available / rate if ring is not None and rate else 0.0
+            out.append((name, src.frames_received, src.overrun_frames, backlog_s))
+        return out
+
+    def _genre(self, name: str) -> dict[str, Any]:
+        """The source's current decision (the fields of its last genre event)."""
+        pipeline = self.daemon.pipelines.get(name)
+        current = pipeline.current_genre if pipeline is not None else None
+        return dict(current) if current else {"genre": None}
 
     def _on_tick(self, daemon: Daemon) -> None:
         now = time.monotonic()
@@ -151,11 +159,6 @@ class ServiceRuntime:
                            / (times.batches - self._last_batches) / 1e9)
             self.metrics.observe_inference(per_batch_s)
             self._last_classify_ns, self._last_batches = times.ns["classify"], times.batches
-        for name, pipeline in daemon.pipelines.items():
-            c, ring, rate = pipeline.counters, pipeline.source.ring, pipeline.source.rate_hz
-            backlog_s = ring.available / rate if ring is not None and rate else 0.0
-            self.metrics.update_source(name, frames=c.frames_received,
-                                       overflows=c.frames_overrun, backlog_s=backlog_s)
         states = self.states()
         if not self.ready_sent and self._ready(states, now):
             self.ready_sent = True
@@ -167,13 +170,13 @@ class ServiceRuntime:
 
     # -- health ----------------------------------------------------------------------------
 
-    def states(self) -> dict[str, str]:
+    def states(self) -> dict[str, SourceState]:
         return {name: w.state for name, w in self.daemon.supervisor.watches.items()}
 
-    def _ready(self, states: dict[str, str], now: float) -> bool:
+    def _ready(self, states: dict[str, SourceState], now: float) -> bool:
         if self.daemon.classifier is None:
             return False
-        running = [s for s in states.values() if s == "running"]
+        running = [s for s in states.values() if s == SourceState.RUNNING]
         active = [s for s in states.values() if s not in INACTIVE_STATES]
         if active and len(running) == len(active):
             return True
@@ -187,18 +190,19 @@ class ServiceRuntime:
             if watch.state in INACTIVE_STATES:
                 continue
             active += 1
-            if now - watch.last_advance_s < ADVANCE_WINDOW_S and watch.state == "running":
+            if (now - watch.last_advance_s < ADVANCE_WINDOW_S
+                    and watch.state == SourceState.RUNNING):
                 advancing += 1
             elif watch.state not in RECOVERING_STATES:
                 return False  # running or starting but silent: something is stuck
         # Every source paused (genrecast ctl pause) or finished: the loop ticking is the health.
         return advancing > 0 or active == 0
 
-    def summary(self, states: dict[str, str]) -> str:
-        running = sum(s == "running" for s in states.values())
+    def summary(self, states: dict[str, SourceState]) -> str:
+        running = sum(s == SourceState.RUNNING for s in states.values())
         parts = [f"{running}/{len(states)} sources running"]
         for name, state in sorted(states.items()):
-            genre = self.current.get(name, {}).get("genre")
+            genre = self._genre(name)["genre"]
             parts.append(f"{name}: {state}" + (f" ({genre})" if genre else ""))
         classifier = self.daemon.classifier
         if classifier is not None:
@@ -213,7 +217,7 @@ class ServiceRuntime:
 
     def status(self) -> dict[str, Any]:
         d = self.daemon
-        counters = d.counters
+        reports = d.source_reports()
         return {
             "ready": self.ready_sent,
             "healthy": self.healthy(time.monotonic()),
@@ -221,9 +225,8 @@ class ServiceRuntime:
             "backend": d.backend,
             "uptime_s": round(time.monotonic() - self.created_s, 3),
             "config": str(self.settings.config_path) if self.settings.config_path else None,
-            "sources": {name: {**(counters[name].as_dict() if name in counters else {}),
-                               "state": state,
-                               "genre": self.current.get(name, {}).get("genre")}
+            "sources": {name: {**reports.get(name, {}), "state": state.value,
+                               "genre": self._genre(name)["genre"]}
                         for name, state in self.states().items()},
         }
 
@@ -238,7 +241,7 @@ class ServiceRuntime:
     def snapshot(self) -> dict[str, Any]:
         """The current genre per source, for subscribers that join late."""
         states = self.states()
-        return {"sources": {name: {"state": states[name], **self.current.get(name, {"genre": None})}
+        return {"sources": {name: {"state": states[name].value, **self._genre(name)}
                             for name in states}}
 
     def reload_command(self) -> dict[str, Any]:
@@ -307,7 +310,7 @@ class ServiceRuntime:
                 "status", RELOAD_SOURCE, time.time(), state="running", previous_state="running",
                 detail=message[:500], spec="reload", backend=d.backend,
                 reload="ok" if ok else "rejected")
-            d._publish(topic, event)  # noqa: SLF001 - the loop's own publish path
+            d.publish(topic, event)
 
         d.call_in_loop(publish)
 
@@ -319,8 +322,8 @@ def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) 
     daemon = Daemon(settings)
     runtime = ServiceRuntime(daemon, overrides)
     try:
+        runtime.install_signal_handlers()  # first, so a signal during startup is honoured
         runtime.open()
-        runtime.install_signal_handlers()
         daemon.start(subscriber_grace_s=settings.publish.startup_grace_s)
         publisher = daemon.publisher
         classifier = daemon.classifier

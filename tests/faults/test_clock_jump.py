@@ -23,7 +23,7 @@ from genrecast.daemon.settings import DecisionSettings, PublishSettings, Setting
 from tests.support.faults import TONE_MODEL
 
 HOP_S = 0.25
-JUMPS_S = ((3.5, 3600.0), (5.0, -3600.0), (6.5, 0.0))  # (after s, offset); 1st window at 3 s
+JUMPS_S = ((3.5, 3600.0), (5.0, -3600.0), (6.5, 0.0))  # (stream s, offset); 1st window ends at 3 s
 RUN_S = 8.0
 
 
@@ -41,19 +41,21 @@ def test_wall_clock_jumps_do_not_disturb_supervision(tmp_path: Path,
     monkeypatch.setattr(time, "time", lambda: real_time() + offset["s"])
     daemon = Daemon(settings)
     events: list[tuple[float, dict[str, Any]]] = []
-    daemon.on_event.append(lambda topic, event, sent: events.append((offset["s"], event)))
-    started = time.monotonic()
 
-    def jumps(daemon: Daemon) -> None:
-        elapsed = time.monotonic() - started
+    def on_event(topic: str, event: dict[str, Any], sent: bool) -> None:
+        """Jumps and the stop follow the stream's own clock (the audio delivered), so a busy
+        machine that is slow to load the model or to start cannot shorten the run."""
+        events.append((offset["s"], event))
+        if event["kind"] != "prediction":
+            return
         for at_s, value in JUMPS_S:
-            if elapsed >= at_s and offset.get(f"done{at_s}") is None:
+            if event["end_s"] >= at_s and offset.get(f"done{at_s}") is None:
                 offset[f"done{at_s}"] = 1.0
                 offset["s"] = value
-        if elapsed >= RUN_S:
+        if event["end_s"] >= RUN_S:
             daemon.request_stop()
 
-    daemon.on_tick.append(jumps)
+    daemon.on_event.append(on_event)
     timer = threading.Timer(RUN_S + 20, daemon.request_stop)
     timer.start()
     try:
@@ -68,11 +70,13 @@ def test_wall_clock_jumps_do_not_disturb_supervision(tmp_path: Path,
     assert [e["seq"] for _, e in preds] == list(range(len(preds))), "a window lost or repeated"
     starts = [e["start_s"] for _, e in preds]
     assert np.allclose(np.diff(starts), HOP_S), "stream positions follow the audio, not the clock"
-    # At real-time pacing the windows kept coming through every jump.
-    assert len(preds) >= (RUN_S - 3.0) / HOP_S - 2, len(preds)
+    # At real-time pacing the windows kept coming through every jump, up to RUN_S of audio
+    # (the timer would have stopped a run whose pacing broke long before that).
+    assert starts[-1] + 3.0 >= RUN_S and len(preds) >= (RUN_S - 3.0) / HOP_S + 1, len(preds)
     # The jumps were really injected: event times moved with the wall clock (both ways).
     offsets = {off for off, _ in preds}
     assert {3600.0, -3600.0} <= offsets, offsets
     heartbeats = [e for _, e in events if e["kind"] == "heartbeat"]
     uptimes = [h["uptime_s"] for h in heartbeats]
-    assert uptimes == sorted(uptimes) and uptimes[-1] < RUN_S + 2, "uptime is monotonic"
+    # Monotonic, and no 3600-s jump in it (the run itself may take longer on a busy machine).
+    assert uptimes == sorted(uptimes) and uptimes[-1] < RUN_S + 60, "uptime is monotonic"

@@ -60,7 +60,7 @@ def run_daemon(model: Path, specs: list[SourceSettings], sources: list[Source] |
     run.daemon = daemon
     daemon.on_event.append(lambda topic, event, sent: run.events.append(event))
     daemon.on_window.append(
-        lambda due, probs, level, decision: run.windows.append(
+        lambda due, probs, outcome: run.windows.append(
             (due.pipeline.name, due.start_sample, due.window)))
     if on_tick is not None:
         daemon.on_tick.append(on_tick)

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import threading
-
 from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.settings import SourceSettings
 
 
-def make_source(settings: SourceSettings, wake: threading.Event) -> Source:
+def make_source(settings: SourceSettings) -> Source:
     """The Source for ``settings.kind``; nothing is opened yet."""
     if settings.kind == "mic":
         from genrecast.daemon.audio.sources.mic import MicSource
 
-        return MicSource(settings, wake)
+        return MicSource(settings)
     if settings.kind == "file":
         from genrecast.daemon.audio.sources.file import FileSource
 
-        return FileSource(settings, wake)
+        return FileSource(settings)
     if settings.kind == "url":
         from genrecast.daemon.audio.sources.url import UrlSource
 
-        return UrlSource(settings, wake)
+        return UrlSource(settings)
     from genrecast.daemon.audio.sources.pcm import StdinSource
 
-    return StdinSource(settings, wake)
+    return StdinSource(settings)
 
 
 __all__ = ["Source", "make_source"]

@@ -25,10 +25,11 @@ class Source(ABC):
     restartable = True
     """False for inputs that cannot be opened twice (stdin)."""
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
+    def __init__(self, settings: SourceSettings) -> None:
         self.settings = settings
         self.name = settings.name
-        self.wake = wake
+        self.wake = threading.Event()
+        """Set on every ring write; the Daemon replaces it with its loop's event."""
         self.ring: Ring | None = None
         self.rate_hz: int | None = None
         self.channels: int | None = None
@@ -87,8 +88,8 @@ class Source(ABC):
 class ThreadSource(Source):
     """A source whose frames come from a reader thread running ``_run``."""
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

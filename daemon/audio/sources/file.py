@@ -13,9 +13,9 @@ FILE_BLOCK_FRAMES = 1024  # ~21 ms at 48 kHz: fine pacing, cheap enough
 
 
 class FileSource(ThreadSource):
-    def __init__(self, settings: SourceSettings, wake: threading.Event,
+    def __init__(self, settings: SourceSettings,
                  block_frames: int = FILE_BLOCK_FRAMES) -> None:
-        super().__init__(settings, wake)
+        super().__init__(settings)
         self.block_frames = block_frames
 
     def open(self) -> None:

@@ -8,7 +8,6 @@ only copies the block into the preallocated ring.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from genrecast.daemon.audio.sources.base import Source
@@ -45,7 +44,8 @@ def find_input_device(target: str) -> dict[str, Any]:
             info = sd.query_devices(device, "input")
     except (ValueError, sd.PortAudioError) as exc:
         what = "no default input device" if target == "" else f"no input device {target!r}"
-        raise InputNotFound(f"{what} ({exc}); {hint}, or use --source file:PATH") from exc
+        raise InputNotFound(f"{what} ({exc}); {hint}, or use --source file:PATH or "
+                            "--source url:URL") from exc
     if not info or info.get("max_input_channels", 0) < 1:
         raise InputNotFound(f"device {target!r} has no input channels; {hint}")
     return dict(info)
@@ -66,8 +66,8 @@ def list_input_devices() -> list[dict[str, Any]]:
 
 
 class MicSource(Source):
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
         self._stream: Any = None
         self.status_flags = 0  # PortAudio reported over/underflows (counted, never logged there)
 

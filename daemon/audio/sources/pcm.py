@@ -85,9 +85,9 @@ def pump(stream: IO[bytes] | Any, decoder: PcmDecoder, source: ThreadSource,
 class StdinSource(ThreadSource):
     restartable = False  # standard input can be read once
 
-    def __init__(self, settings: SourceSettings, wake: threading.Event,
+    def __init__(self, settings: SourceSettings,
                  stream: IO[bytes] | Any = None) -> None:
-        super().__init__(settings, wake)
+        super().__init__(settings)
         self.stream = stream
 
     def open(self) -> None:

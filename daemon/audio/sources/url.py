@@ -36,8 +36,8 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
 
 
 class UrlSource(ThreadSource):
-    def __init__(self, settings: SourceSettings, wake: threading.Event) -> None:
-        super().__init__(settings, wake)
+    def __init__(self, settings: SourceSettings) -> None:
+        super().__init__(settings)
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
 

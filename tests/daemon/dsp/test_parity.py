@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ def _training_windows(path: Path, rate: int, window: int, hop: int) -> np.ndarra
 def test_daemon_windows_equal_training_windows(tone_model: Path, low_high_ogg: Path,
                                                block_frames: int) -> None:
     spec = SourceSettings(name="f", kind="file", target=str(low_high_ogg), realtime=False)
-    source = FileSource(spec, threading.Event(), block_frames=block_frames)
+    source = FileSource(spec, block_frames=block_frames)
     run = run_daemon(tone_model, [spec], sources=[source])
     live = np.stack([w for _, _, w in run.windows])
     expected = _training_windows(low_high_ogg, 400, 1200, 200)
@@ -63,7 +62,7 @@ def test_events_do_not_depend_on_capture_block_size(tone_model: Path) -> None:
     for block in (64, 1000, 4096):
         spec = SourceSettings(name="pcm", kind="stdin", pcm_format="s16le", rate_hz=48_000,
                               channels=2)
-        source = StdinSource(spec, threading.Event(), stream=ChunkedStream(raw, block * 4))
+        source = StdinSource(spec, stream=ChunkedStream(raw, block * 4))
         run = run_daemon(tone_model, [spec], sources=[source])
         results.append(comparable(run.events))
     assert len(results[0]) > 30
@@ -76,7 +75,7 @@ def test_file_parity_at_odd_rate(tone_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "odd.wav"
     sf.write(path, low_high(11_025, 1)[: 11_025 * 6], 11_025)
     spec = SourceSettings(name="f", kind="file", target=str(path), realtime=False)
-    run = run_daemon(tone_model, [spec], sources=[FileSource(spec, threading.Event(), 333)])
+    run = run_daemon(tone_model, [spec], sources=[FileSource(spec, 333)])
     live = np.stack([w for _, _, w in run.windows])
     np.testing.assert_allclose(live, _training_windows(path, 400, 1200, 200), atol=1e-5, rtol=0)
 
@@ -88,7 +87,7 @@ def test_extreme_device_rates(tone_model: Path, rate: int) -> None:
     audio = np.concatenate((tone(50, 8, rate, 1), tone(150, 8, rate, 1)))
     raw = audio.astype("<f4").tobytes()
     spec = SourceSettings(name="pcm", kind="stdin", pcm_format="f32le", rate_hz=rate, channels=1)
-    source = StdinSource(spec, threading.Event(), stream=ChunkedStream(raw, 4096))
+    source = StdinSource(spec, stream=ChunkedStream(raw, 4096))
     run = run_daemon(tone_model, [spec], sources=[source])
     assert [e["genre"] for e in run.of("genre")] == ["low", "high"]
     assert len(run.of("prediction")) == 27  # (16 s - 3 s) / 0.5 s + 1

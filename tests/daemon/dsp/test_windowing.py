@@ -5,19 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from genrecast.daemon.dsp.chain import SourceDSP, audio_to_windows
-from genrecast.daemon.dsp.windowing import Windower, windows_of
+from genrecast.daemon.dsp.windowing import Windower
 
 
 def test_windows_start_every_hop_and_hold_the_right_samples() -> None:
     x = np.arange(1000, dtype=np.float32)
-    starts, wins = windows_of(x, window=300, hop=100)
+    starts, wins = audio_to_windows(x, 400, 400, window=300, hop=100)
     assert starts.tolist() == list(range(0, 701, 100))
     for s, w in zip(starts, wins, strict=True):
         assert np.array_equal(w, x[s : s + 300])
 
 
 def test_too_short_signal_gives_no_window() -> None:
-    starts, wins = windows_of(np.zeros(299, dtype=np.float32), window=300, hop=100)
+    starts, wins = audio_to_windows(np.zeros(299, dtype=np.float32), 400, 400,
+                                   window=300, hop=100)
     assert starts.size == 0 and wins.shape == (0, 300)
 
 
@@ -25,7 +26,7 @@ def test_too_short_signal_gives_no_window() -> None:
 def test_arbitrary_pushes_give_the_same_windows(hop: int) -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal(5000).astype(np.float32)
-    ref_starts, ref = windows_of(x, 300, hop)
+    ref_starts, ref = audio_to_windows(x, 400, 400, 300, hop)
     w = Windower(300, hop)
     got = []
     i = 0

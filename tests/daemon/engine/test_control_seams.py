@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 from genrecast.daemon.audio.sources.file import FileSource
@@ -23,19 +22,19 @@ def test_pause_resume_and_swap_classifier(tone_model: Path, low_high_ogg: Path,
     swapped = Classifier(other, try_gpu=False)
     spec = SourceSettings(name="f", kind="file", target=str(low_high_ogg), realtime=False,
                           loop=True)
-    source = FileSource(spec, threading.Event(), block_frames=2048)
+    source = FileSource(spec, block_frames=2048)
     ticks: dict[str, int | None] = {"n": 0, "paused_at": None}
 
     def on_tick(daemon: Daemon) -> None:
-        counters = daemon.counters["f"]
+        windows = daemon.source_report("f")["windows_classified"]
         ticks["n"] = n = (ticks["n"] or 0) + 1
-        if counters.windows_classified >= 20 and ticks["paused_at"] is None:
+        if windows >= 20 and ticks["paused_at"] is None:
             daemon.pause("f")
             ticks["paused_at"] = n
         elif ticks["paused_at"] is not None and n == ticks["paused_at"] + 20:
             daemon.swap_classifier(swapped)
             daemon.resume("f")
-        elif counters.windows_classified >= 60:
+        elif windows >= 60:
             daemon.request_stop()
 
     run = run_daemon(tone_model, [spec], sources=[source], timeout_s=60, on_tick=on_tick)
@@ -48,7 +47,7 @@ def test_pause_resume_and_swap_classifier(tone_model: Path, low_high_ogg: Path,
     after = [e for e in run.events[resumed:] if e["kind"] == "prediction"]
     assert after and all(e["model_id"].startswith("tone2@") for e in after)
     assert all(e["model_id"].startswith("tone@") for e in run.events[:paused])
-    counters = run.daemon.counters["f"]  # type: ignore[union-attr]
-    assert counters.windows_classified >= 60 and counters.frames_received > 0
-    assert counters.events_published == len(run.events) - sum(
+    report = run.daemon.source_report("f")  # type: ignore[union-attr]
+    assert int(report["windows_classified"]) >= 60 and int(report["frames_received"]) > 0
+    assert report["events_published"] == len(run.events) - sum(
         e["kind"] == "heartbeat" for e in run.events)

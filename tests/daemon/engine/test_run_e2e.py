@@ -45,10 +45,31 @@ def run_cmd(model: Path, endpoint: str, *sources: str, extra: tuple[str, ...] = 
                           capture_output=True, timeout=timeout, check=False, env=isolated_env())
 
 
+STARTUP_LIMIT_S = 60.0
+
+
 def run_then_stop(cmd: list[str], seconds: float) -> tuple[int, str]:
-    """Start a daemon, let it run, stop it with SIGTERM (as systemd does): (exit code, stderr)."""
+    """Start a daemon, let it run ``seconds`` after its startup line (model loaded, endpoint
+    bound, sources opened: a busy machine may take a while to get there), stop it with SIGTERM
+    (as systemd does): (exit code, stderr)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=isolated_env())
+    assert proc.stderr is not None
+    head: list[str] = []
+    started = threading.Event()
+
+    def read_until_started() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            head.append(line)
+            if line.startswith("genrecast: "):
+                break
+        started.set()
+
+    reader = threading.Thread(target=read_until_started, daemon=True)
+    reader.start()
+    assert started.wait(STARTUP_LIMIT_S), f"no startup line within {STARTUP_LIMIT_S} s: {head}"
+    reader.join()
     time.sleep(seconds)
     proc.send_signal(signal.SIGTERM)
     t0 = time.monotonic()
@@ -58,7 +79,7 @@ def run_then_stop(cmd: list[str], seconds: float) -> tuple[int, str]:
         proc.kill()
         _, err = proc.communicate()
     assert time.monotonic() - t0 < 3.0, "SIGTERM must stop the daemon within 2 s"
-    return proc.returncode, err
+    return proc.returncode, "".join(head) + err
 
 
 def validate_all(events: list[dict[str, Any]], schema: dict[str, Any]) -> None:

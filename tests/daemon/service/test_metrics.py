@@ -39,7 +39,7 @@ def test_two_daemons_in_one_process_scrape_separately() -> None:
         a.events_dropped(2)
         a.observe_inference(0.0002)
         a.observe_latency(0.3)
-        a.update_source("living", frames=48_000, overflows=1, backlog_s=0.25)
+        a.read_sources(lambda: [("living", 48_000, 1, 0.25)])
         a.reload(ok=False)
         b.window_classified("radio")
         ta, tb = _scrape(pa), _scrape(pb)

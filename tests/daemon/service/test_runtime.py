@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.service.notify import Notifier
 from genrecast.daemon.service.runtime import ADVANCE_WINDOW_S, READY_GRACE_S, ServiceRuntime
 from genrecast.daemon.settings import Settings, SourceSettings
@@ -19,9 +20,9 @@ def _runtime(*watches: tuple[str, float]) -> ServiceRuntime:
     settings = Settings(sources=(SourceSettings("a", "stdin"),), model_path=Path("m.tflite"))
     daemon: Any = SimpleNamespace(
         settings=settings, on_status=[], on_window=[], on_event=[], on_tick=[],
-        classifier=object(),
+        classifier=object(), pipelines={},
         supervisor=SimpleNamespace(watches={
-            f"s{i}": SimpleNamespace(state=state, last_advance_s=NOW - ago)
+            f"s{i}": SimpleNamespace(state=SourceState(state), last_advance_s=NOW - ago)
             for i, (state, ago) in enumerate(watches)}))
     rt = ServiceRuntime(daemon, notifier=Notifier({}))
     rt.created_s = NOW - 1.0
@@ -62,7 +63,7 @@ def test_ready_when_all_run_or_after_grace_with_one() -> None:
 
 def test_status_line_names_sources_states_and_genres() -> None:
     rt = _runtime(("running", 0.1), ("lost", 5.0))
-    rt.current["s0"] = {"genre": "rock"}
+    rt.daemon.pipelines["s0"] = SimpleNamespace(current_genre={"genre": "rock"})
     rt.daemon.classifier = SimpleNamespace(card=SimpleNamespace(model_id="m@1"))
     assert rt.summary(rt.states()) == "1/2 sources running; s0: running (rock); s1: lost; model m@1"
     rt.close()

@@ -1,0 +1,94 @@
+"""One validation path: flags and the TOML file go through the same schema, so a bound is stated
+once and holds from either place; rules about sources hold for flags and file alike."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from genrecast.daemon.errors import EXIT_CONFIG, ConfigError
+from genrecast.daemon.service.config_file import (
+    DEFAULT_SOURCE_SPEC,
+    decision_settings,
+    load_settings,
+)
+from genrecast.daemon.service.config_schema import SCHEMA
+
+from tests.support.common import TONE_MODEL, genrecast_cmd
+
+
+def _load(text: str | None, tmp_path: Path, overrides: dict | None = None):  # type: ignore[no-untyped-def]
+    path = None
+    if text is not None:
+        path = tmp_path / "genrecast.toml"
+        path.write_text(text)
+    return load_settings(path, overrides, default_model=lambda: TONE_MODEL)
+
+
+@pytest.mark.parametrize("key, bad, good", [
+    ("threshold", 0.0, 0.6), ("threshold", 1.5, 1.0), ("hop_s", 0.0, 0.5), ("hop_s", 61.0, 60.0),
+    ("smooth_windows", 0, 1), ("min_windows", 0, 3), ("silence_db", 3.0, -60.0),
+])
+def test_decision_bounds_hold_for_flags_file_and_classify(tmp_path: Path, key: str, bad: float,
+                                                          good: float) -> None:
+    check, _ = SCHEMA["decisions"][key]
+    assert check(bad) is not None and check(good) is None  # the schema states the bound
+    toml = "[[sources]]\nkind = 'mic'\n[decisions]\n" + f"{key} = {bad!r}\n"
+    with pytest.raises(ConfigError, match=f"decisions.{key}"):
+        _load(toml, tmp_path)
+    with pytest.raises(ConfigError, match=f"command line: decisions.{key}"):
+        _load(None, tmp_path, {f"decisions.{key}": bad})
+    with pytest.raises(ConfigError, match=f"command line: decisions.{key}"):
+        decision_settings({f"decisions.{key}": bad})
+    assert getattr(decision_settings({f"decisions.{key}": good}), key) == good
+
+
+def test_per_label_thresholds_checked_once() -> None:
+    with pytest.raises(ConfigError, match="decisions.thresholds.rock"):
+        decision_settings({"decisions.thresholds": {"rock": 0.0}})
+    assert decision_settings({"decisions.thresholds": {"rock": 0.7}}).label_thresholds == {
+        "rock": 0.7}
+
+
+def test_two_stdin_sources_refused_from_the_file(tmp_path: Path) -> None:
+    toml = "[[sources]]\nname='a'\nkind='stdin'\n[[sources]]\nname='b'\nkind='stdin'\n"
+    with pytest.raises(ConfigError, match="more than one source reads stdin"):
+        _load(toml, tmp_path)
+
+
+def test_two_stdin_sources_refused_from_flags(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command line: sources: more than one source reads"):
+        _load(None, tmp_path, {"sources": ["a=stdin", "b=stdin"]})
+
+
+def test_no_file_and_no_flag_means_the_default_input_device(tmp_path: Path) -> None:
+    settings = _load(None, tmp_path)
+    assert [s.spec for s in settings.sources] == [DEFAULT_SOURCE_SPEC] == ["mic"]
+
+
+def test_a_file_without_sources_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no audio source configured"):
+        _load("[decisions]\nhop_s = 0.5\n", tmp_path)
+
+
+@pytest.mark.slow
+def test_run_without_an_input_device_names_the_fix(tmp_path: Path) -> None:
+    """No PortAudio device here (no sound card, no sound server in this environment): the
+    message says there is no default input device and how to go on."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path),
+           "PULSE_SERVER": "unix:/nonexistent"}
+    proc = subprocess.run(genrecast_cmd("run", "--model", str(TONE_MODEL)), env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "no default input device" in line, line
+    assert "genrecast devices" in line and "--source file:" in line and "url:" in line
+
+
+def test_cli_rejects_a_zero_threshold_with_the_config_exit_code(tmp_path: Path) -> None:
+    proc = subprocess.run(genrecast_cmd("run", "--threshold", "0", "--source", "file:x.wav",
+                                        "--model", str(TONE_MODEL)),
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG, proc.stderr
+    assert proc.stderr.startswith("error: command line: decisions.threshold: must be"), proc.stderr
