@@ -8,6 +8,8 @@ silence gate's input), so that work is spread over the decoding threads.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,59 @@ from genrecast.daemon.model.card import ModelCard
 
 BLOCK_FRAMES = 65_536  # ~1.4 s at 48 kHz: large enough that per-call overhead vanishes
 CHUNK_WINDOWS = 256  # windows per chunk handed to the classifier (one full LiteRT batch)
+PREFETCH_BLOCKS = 4  # decoded blocks a reader thread may hold ahead of the DSP (0.5 MB each)
+_END = object()
+
+
+def prefetch(blocks: Iterator[np.ndarray], depth: int = PREFETCH_BLOCKS) -> Iterator[np.ndarray]:
+    """Decode on a thread of its own while the caller resamples the previous blocks.
+
+    libsndfile's decoders and the ffmpeg pipe run without the GIL, so decoding and the DSP take
+    two cores for one file: on one thread, decoding was half of the file's critical path. The
+    reader's exceptions (a file damaged mid-way) are raised here, in order; closing this
+    generator stops the reader and closes ``blocks`` (an ffmpeg child is killed).
+    """
+    out: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            try:
+                for block in blocks:
+                    if not put(block):
+                        return
+            finally:
+                close = getattr(blocks, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # handed over and raised on the consuming side
+            put(exc)
+            return
+        put(_END)
+
+    reader = threading.Thread(target=read, name="decode-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, np.ndarray)
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -67,7 +122,7 @@ def stream_windows(path: Path, card: ModelCard, hop_samples: int, totals: Stream
     totals.rate_hz = rate
     dsp = SourceDSP(rate, card.sample_rate_hz, card.window_samples, hop_samples)
     pending: list[tuple[int, np.ndarray]] = []
-    for block in blocks:
+    for block in prefetch(blocks):
         totals.frames += block.shape[0]
         pending.extend(dsp.push(block))
         while len(pending) >= chunk_windows:

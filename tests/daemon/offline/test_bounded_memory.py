@@ -68,3 +68,20 @@ def test_two_hour_file_under_a_memory_limit(tone_model: Path, tmp_path: Path) ->
     genres = [c.split(":")[1] for c in row["change_list"].split()]
     assert genres == ["low", "high"] * 6
     assert np.isclose(float(row["share_low"]), 0.5, atol=0.01)
+
+
+def test_streamed_16_bit_blocks_equal_libsndfile_floats(tmp_path: Path) -> None:
+    """16-bit PCM is read as integers and scaled in numpy: the very floats libsndfile returns."""
+    from genrecast.daemon.audio.decode import iter_audio_blocks, read_audio
+
+    rng = np.random.default_rng(7)
+    pcm = rng.integers(-32768, 32768, size=(50_000, 2), dtype=np.int16)
+    pcm[:4] = [[-32768, 32767], [0, -1], [1, 0], [-32768, -32768]]
+    for name in ("full.wav", "full.flac"):
+        path = tmp_path / name
+        sf.write(path, pcm, 44_100, subtype="PCM_16")
+        whole, _ = read_audio(path)
+        _, _, blocks = iter_audio_blocks(path, 4096)
+        streamed = np.concatenate(list(blocks))
+        assert streamed.dtype == np.float32
+        np.testing.assert_array_equal(streamed, whole)
