@@ -1,4 +1,4 @@
-"""The table ``scale.py`` prints: every figure of issue 6 beside its target and the raw costs."""
+"""The table ``scale.py`` prints: every scale figure beside its target and the raw costs."""
 
 from __future__ import annotations
 

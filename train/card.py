@@ -1,4 +1,4 @@
-"""Build the model card written beside a trained .tflite (see daemon/model_card.py)."""
+"""Build the model card written beside a trained .tflite (see daemon/model/card.py)."""
 
 from __future__ import annotations
 

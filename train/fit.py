@@ -25,7 +25,7 @@ from .datasets import Dataset
 log = logging.getLogger(__name__)
 
 IMBALANCE_RATIO = 1.2  # class weights kick in when the largest class outnumbers the smallest by this
-# rms normalisation in float before the model (see daemon/normalise.py). The floor is 20 dB below the
+# rms normalisation in float before the model (see daemon/dsp/normalise.py). The floor is 20 dB below the
 # foundation's default so that a quiet passage played 30 dB down (-80 dBFS) is still brought to full
 # level rather than left at the floor; only windows that were near-silent to begin with stay small.
 NORMALISATION = Normalisation(method="rms", target_rms=0.1, floor_rms=1e-5)

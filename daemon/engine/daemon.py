@@ -21,17 +21,17 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from genrecast.daemon.audio.sources import Source, make_source
-from genrecast.daemon.engine.parallel import PENDING, run_all
+from genrecast.daemon.engine.source_lifecycle import close_sources, open_sources
 from genrecast.daemon.engine.source_pipeline import DueWindow, SourcePipeline, WindowOutcome
 from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.engine.supervisor import STOPPED, Supervisor
-from genrecast.daemon.errors import ConfigError, DataError, ModelError, UserError
+from genrecast.daemon.errors import ModelError, UserError
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.model.worker import ClassifyWorker
 from genrecast.daemon.settings import Settings
@@ -51,9 +51,6 @@ MIN_TICK_S = 0.03
 # seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
 SUPERVISE_S = 0.25
 STAGES = ("resample", "classify", "smooth", "publish")
-# Sources open and close on this many threads at once: a url source may wait seconds for its
-# first audio, and a thousand of them one after another would take most of an hour.
-OPEN_CLOSE_THREADS = 64
 EXIT_SIGNAL_BASE = 128  # a second signal exits at once with 128 + the signal's number
 
 
@@ -147,7 +144,7 @@ class Daemon:
                 self.pipelines[src.name] = SourcePipeline(src, card, self.settings.decisions,
                                                           self.events)
                 self.supervisor.add(src, time.monotonic())
-            failures = self._open_all()
+            failures = open_sources(self.sources, self.supervisor, self._stop_flag)
             if self._stop_flag.is_set():
                 return  # a signal during startup: run() returns at once and stop() cleans up
             if len(failures) == len(self.sources):
@@ -156,31 +153,6 @@ class Daemon:
             self.stop()
             raise
         self._next_heartbeat = time.monotonic() + self.settings.publish.heartbeat_s
-
-    def _open_all(self) -> list[UserError]:
-        """Open every source on a pool of threads; a source that fails is retried by the
-        supervisor (or stopped when retrying cannot help). Returns the failures. Gives up
-        waiting as soon as a stop is requested (a signal during startup)."""
-        failures: list[UserError] = []
-        many = len(self.sources) > 1
-        results = run_all([src.open for src in self.sources], OPEN_CLOSE_THREADS,
-                          stop=self._stop_flag, name="genrecast-open")
-        if self._stop_flag.is_set():
-            return failures
-        for src, exc in zip(self.sources, results, strict=True):
-            if exc is None:
-                continue
-            if not isinstance(exc, UserError):
-                assert isinstance(exc, BaseException)
-                raise exc
-            failures.append(exc)
-            if many and src.restartable and not isinstance(exc, (DataError, ConfigError)):
-                src.error = exc  # the supervisor retries it with backoff
-            else:  # retrying cannot fix bad data or a bad option
-                if many:
-                    self.supervisor.fatal_errors.append(exc)
-                self.supervisor.set_state(src.name, STOPPED, str(exc))
-        return failures
 
     def request_stop(self) -> None:
         """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
@@ -236,7 +208,7 @@ class Daemon:
             log.exception("classifying the last windows failed")
         finally:
             self._worker.close()
-        self._close_all(self.sources, deadline)
+        close_sources(self.sources, deadline)
         for src in self.sources:
             if src.name in self.supervisor.watches:
                 self.supervisor.set_state(src.name, STOPPED, "daemon stopping")
@@ -249,19 +221,6 @@ class Daemon:
             log.log(level, "stopped: %d windows classified, %d events published, %d dropped "
                     "(subscribers too slow)", total["windows_classified"],
                     total["events_published"], total["events_dropped"])
-
-    @staticmethod
-    def _close_all(sources: Iterable[Source], deadline: float) -> None:
-        """Close sources in parallel, waiting at most until ``deadline`` (a source that does
-        not close in time is left to the process exit: the threads are daemon threads)."""
-        sources = list(sources)
-        results = run_all([src.close for src in sources], OPEN_CLOSE_THREADS,
-                          deadline_s=deadline, name="genrecast-close")
-        for src, outcome in zip(sources, results, strict=True):
-            if outcome is PENDING:
-                log.warning("source %s did not close within the stop timeout", src.name)
-            elif outcome is not None:
-                log.error("closing source %s failed: %s", src.name, outcome)
 
     # -- control (thread-safe: queued for the loop) ------------------------------------------
 

@@ -122,8 +122,18 @@ class ModelCard:
         )
 
 
-def load_card(model_path: str | Path) -> ModelCard:
-    """Read and check the card beside ``model_path``; the file's hash must match the card."""
+def read_model(model_path: Path) -> bytes:
+    """The model file's bytes, or a ModelError naming the problem."""
+    try:
+        return model_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"model {model_path} cannot be read ({exc.strerror or exc}); check "
+                         "--model and the file's permissions") from exc
+
+
+def load_card(model_path: str | Path, content: bytes | None = None) -> ModelCard:
+    """Read and check the card beside ``model_path``; the model's hash (of ``content`` when the
+    caller already read the file) must match the card."""
     model_path = Path(model_path)
     if model_path.suffix != ".tflite":
         raise ModelError(f"{model_path} is not a .tflite file; pass the model's .tflite path")
@@ -140,7 +150,8 @@ def load_card(model_path: str | Path) -> ModelCard:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"model card {card_path} is not valid JSON ({exc}); restore it") from exc
     card = ModelCard.from_json(data, where=f"model card {card_path}")
-    actual = file_sha256(model_path)
+    actual = (hashlib.sha256(content).hexdigest() if content is not None
+              else file_sha256(model_path))
     if actual != card.model_sha256:
         raise ModelError(
             f"model {model_path} does not match its card (SHA-256 {actual[:12]}… != "

@@ -1,4 +1,7 @@
-"""Run a .tflite model on batches of windows with LiteRT (CPU with XNNPACK, GPU when there is one).
+"""Run a .tflite model on batches of windows with LiteRT (the CPU interpreter with XNNPACK).
+
+The probe reports a LiteRT GPU accelerator when there is one (``backend`` stays ``cpu``: the GPU
+path with TensorBuffers is not exercised on real hardware yet).
 
 The model takes float windows (n × window_samples) and returns class scores (n × labels); the
 classifier never needs to know the architecture. A batch is run as power-of-two pieces, each on an
@@ -7,69 +10,20 @@ interpreter allocated once for that size: no re-allocation per call, no padded r
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model.card import ModelCard, load_card
+from genrecast.daemon.model.card import ModelCard, load_card, read_model
+from genrecast.daemon.model.litert import interpreter_class, quiet_native_stderr
 from genrecast.daemon.model.probe import probe_model
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-
-
-def _interpreter_class() -> Any:
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # pragma: no cover - only where the abandoned tflite-runtime is installed
-        from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
-    return Interpreter
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence LiteRT's native logging (dozens of lines when probing for a GPU) unless debugging."""
-    if log.isEnabledFor(logging.DEBUG):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _compiled_gpu_model(compiled_model: Any, accelerator: Any, path: str | Path,
-                        content: bytes | None = None) -> Any:
-    """Try the GPU accelerator with native logging silenced, including the teardown of a failed
-    attempt (the exception's traceback keeps LiteRT's environment alive until it is dropped).
-    Runs in the probe child (model_probe), never in the daemon."""
-    error: Exception | None = None
-    with _quiet_native_stderr():
-        try:
-            if content is not None:
-                return compiled_model.from_buffer(content, accelerator.GPU)
-            return compiled_model.from_file(str(path), accelerator.GPU)
-        except (RuntimeError, ValueError, AttributeError) as exc:
-            error = type(exc)(str(exc))
-            del exc
-            import gc
-
-            gc.collect()
-    raise error
 
 
 class Classifier:
@@ -84,29 +38,27 @@ class Classifier:
         probe: bool = True,
     ) -> None:
         self.model_path = Path(model_path)
-        self.card = card if card is not None else load_card(self.model_path)
-        # The interpreters run these very bytes: the ones checked against the card and probed,
+        # The file is read once: these very bytes are hashed against the card, probed and run,
         # even if the file is replaced meanwhile, and no file stays open (LiteRT keeps a model
         # loaded by path mapped, one descriptor per interpreter).
-        try:
-            self._model_bytes = self.model_path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"model {self.model_path} cannot be read ({exc}); check it") from exc
-        if hashlib.sha256(self._model_bytes).hexdigest() != self.card.model_sha256:
-            raise ModelError(f"model {self.model_path} changed after its card was checked; "
+        self._model_bytes = read_model(self.model_path)
+        if card is None:
+            card = load_card(self.model_path, content=self._model_bytes)
+        elif hashlib.sha256(self._model_bytes).hexdigest() != card.model_sha256:
+            raise ModelError(f"model {self.model_path} does not match the card it was given; "
                              "restore the model and its card together")
+        self.card = card
         gpu = None
         if probe:  # a corrupt file may crash LiteRT in C: find out in a child process first
-            gpu = probe_model(self.model_path, self.card.window_samples, len(self.card.labels),
-                              content=self._model_bytes, check_gpu=try_gpu)
+            gpu = probe_model(self.model_path, content=self._model_bytes, check_gpu=try_gpu)
         self.backend = "cpu"
         if gpu:
             # A GPU model would be run with input/output TensorBuffers; until that path is
             # exercised on real hardware we report it and still run the validated CPU interpreter.
             log.info("a LiteRT GPU accelerator is available: %s", gpu)
-        Interpreter = _interpreter_class()
+        Interpreter = interpreter_class()
         try:
-            with _quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+            with quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
                 self._interp = Interpreter(model_content=self._model_bytes,
                                            num_threads=num_threads)
                 self._interp.allocate_tensors()
@@ -151,8 +103,8 @@ class Classifier:
             if batch == self._batch:
                 interp = self._interp
             else:
-                with _quiet_native_stderr():
-                    interp = _interpreter_class()(model_content=self._model_bytes,
+                with quiet_native_stderr():
+                    interp = interpreter_class()(model_content=self._model_bytes,
                                                   num_threads=self._num_threads)
                     interp.resize_tensor_input(self._in_index,
                                                [batch, self.card.window_samples])

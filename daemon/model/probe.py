@@ -9,7 +9,7 @@ The child also looks for a LiteRT GPU accelerator when asked: loading that stack
 libraries (a software Vulkan driver and LLVM on a machine without a GPU) that the daemon would
 otherwise carry for its whole life just to learn there is no GPU.
 
-Run as ``python -m genrecast.daemon.model.probe MODEL|- WINDOW_SAMPLES [gpu]`` (``-``: the model's
+Run as ``python -m genrecast.daemon.model.probe MODEL|- [gpu]`` (``-``: the model's
 bytes on stdin): prints one JSON line for the model, then one for the GPU when asked.
 """
 
@@ -26,15 +26,16 @@ from genrecast.daemon.errors import ModelError
 PROBE_TIMEOUT_S = 60.0
 
 
-def probe_model(model_path: str | Path, window_samples: int, n_labels: int,
-                content: bytes | None = None, check_gpu: bool = False) -> str | None:
-    """Raise ModelError unless the model loads and gives finite outputs of the right shape.
+def probe_model(model_path: str | Path, content: bytes | None = None,
+                check_gpu: bool = False) -> str | None:
+    """Raise ModelError unless the model loads and gives finite outputs (on its own input shape;
+    the classifier checks the shapes against the card, once).
 
     With ``content``, the child probes those bytes (sent on its stdin) rather than the file. With
     ``check_gpu``, returns a description of the GPU accelerator that could run the model, or None.
     """
     source = "-" if content is not None else str(model_path)
-    cmd = [sys.executable, "-m", "genrecast.daemon.model.probe", source, str(window_samples)]
+    cmd = [sys.executable, "-m", "genrecast.daemon.model.probe", source]
     if check_gpu:
         cmd.append("gpu")
     try:
@@ -61,11 +62,6 @@ def probe_model(model_path: str | Path, window_samples: int, n_labels: int,
         stderr = proc.stderr.decode(errors="replace").strip().splitlines()
         reason = result.get("error") or (stderr or ["no output"])[-1]
         raise ModelError(f"model {model_path} cannot be run by LiteRT ({reason}); restore or retrain it")
-    if result.get("outputs") != n_labels:
-        raise ModelError(
-            f"model {model_path} has {result.get('outputs')} outputs but its card names {n_labels} "
-            "labels; rebuild the card"
-        )
     try:
         gpu = json.loads(lines[1]).get("gpu") if len(lines) > 1 else None
     except (json.JSONDecodeError, AttributeError):
@@ -73,21 +69,19 @@ def probe_model(model_path: str | Path, window_samples: int, n_labels: int,
     return str(gpu) if gpu else None
 
 
-def _probe(model_path: str, window_samples: int, content: bytes | None) -> dict[str, object]:
+def _probe(model_path: str, content: bytes | None) -> dict[str, object]:
     import numpy as np
-    from genrecast.daemon.model.classifier import _interpreter_class
+    from genrecast.daemon.model.litert import interpreter_class
 
     try:
         if model_path == "-":
-            interp = _interpreter_class()(model_content=content, num_threads=1)
+            interp = interpreter_class()(model_content=content, num_threads=1)
         else:
-            interp = _interpreter_class()(model_path=model_path, num_threads=1)
+            interp = interpreter_class()(model_path=model_path, num_threads=1)
         interp.allocate_tensors()
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
-        if int(inp["shape"][-1]) != window_samples:
-            return {"ok": False, "error": f"input takes {inp['shape'][-1]} samples, card says "
-                    f"{window_samples}"}
+        window_samples = int(inp["shape"][-1])
         rng = np.random.default_rng(0)
         for window in (np.zeros(window_samples), 0.1 * rng.standard_normal(window_samples)):
             interp.set_tensor(inp["index"], window.astype(np.float32)[None, :])
@@ -102,13 +96,13 @@ def _probe(model_path: str, window_samples: int, content: bytes | None) -> dict[
 
 def _gpu(content: bytes | None, model_path: str) -> str | None:
     """A description of LiteRT's GPU accelerator running this model, or None (no GPU adapter)."""
-    from genrecast.daemon.model.classifier import _compiled_gpu_model
+    from genrecast.daemon.model.litert import compiled_gpu_model
 
     try:
         from ai_edge_litert.compiled_model import CompiledModel
         from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 
-        model = _compiled_gpu_model(CompiledModel, HardwareAccelerator, model_path, content)
+        model = compiled_gpu_model(CompiledModel, HardwareAccelerator, model_path, content)
     except (ImportError, RuntimeError, ValueError, AttributeError):
         return None
     return str(model)
@@ -117,7 +111,7 @@ def _gpu(content: bytes | None, model_path: str) -> str | None:
 if __name__ == "__main__":
     path = sys.argv[1]
     data = sys.stdin.buffer.read() if path == "-" else None
-    result = _probe(path, int(sys.argv[2]), data)
+    result = _probe(path, data)
     print(json.dumps(result), flush=True)
-    if result.get("ok") and sys.argv[3:] == ["gpu"]:
+    if result.get("ok") and sys.argv[2:] == ["gpu"]:
         print(json.dumps({"gpu": _gpu(data, path)}), flush=True)

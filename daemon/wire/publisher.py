@@ -36,7 +36,6 @@ class Publisher:
         self._setup = setup or []  # e.g. CURVE server options, applied before binding
         self.endpoint = settings.resolved_endpoint()
         self.context = context or zmq.Context.instance()
-        self.sent = 0
         self.dropped = 0
         self.socket = self.context.socket(zmq.PUB)
         self.socket.setsockopt(zmq.SNDHWM, settings.high_water_mark)
@@ -64,7 +63,6 @@ class Publisher:
         except zmq.Again:
             self.dropped += 1
             return False
-        self.sent += 1
         return True
 
     def close(self) -> None:

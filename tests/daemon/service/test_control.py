@@ -1,4 +1,4 @@
-"""Control socket: the request handler, a real REP server, and `genrecast ctl` in a subprocess."""
+"""Control socket: the request handler, a real ROUTER server, and `genrecast ctl` in a subprocess."""
 
 from __future__ import annotations
 
