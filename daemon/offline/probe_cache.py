@@ -17,7 +17,6 @@ from importlib import metadata
 from pathlib import Path
 
 from genrecast.daemon.errors import ModelError
-from genrecast.daemon.model.card import ModelCard
 from genrecast.daemon.model.probe import probe_model
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def _litert_version() -> str:
         return "unknown"
 
 
-def ensure_probed(model_path: Path, card: ModelCard) -> None:
+def ensure_probed(model_path: Path) -> None:
     """Raise ModelError unless these model bytes passed the probe, now or in an earlier run."""
     try:
         content = model_path.read_bytes()
@@ -47,7 +46,7 @@ def ensure_probed(model_path: Path, card: ModelCard) -> None:
     if marker.exists():
         log.debug("model %s passed the probe before (%s)", model_path, marker.name)
         return
-    probe_model(model_path, card.window_samples, len(card.labels), content=content)
+    probe_model(model_path, content=content)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()

@@ -65,7 +65,7 @@ def run_classify(opts: ClassifyOptions,
         # No GPU check: classify runs on the CPU interpreter either way, and the check alone
         # cost 1.7 s per command here (it maps a Vulkan stack to find no GPU). The crash probe
         # runs once per model (probe_cache); the Classifier checks the bytes against the card.
-        ensure_probed(opts.model, card)
+        ensure_probed(opts.model)
         return Classifier(opts.model, card=card, num_threads=opts.threads, try_gpu=False,
                           probe=False)
 

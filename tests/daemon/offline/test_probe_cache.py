@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 from genrecast.daemon.dsp.normalise import Normalisation
-from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256, load_card
+from genrecast.daemon.model.card import ModelCard, card_path_for, file_sha256
 from genrecast.daemon.offline.probe_cache import cache_dir, ensure_probed
 
 from tests.support.common import DATA, genrecast_cmd, tone
@@ -18,10 +18,10 @@ from tests.support.common import DATA, genrecast_cmd, tone
 def test_a_passed_model_is_remembered_by_its_bytes(tone_model: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ensure_probed(tone_model, load_card(tone_model))
+    ensure_probed(tone_model)
     (marker,) = cache_dir().iterdir()
     assert marker.name.startswith(file_sha256(tone_model))
-    ensure_probed(tone_model, load_card(tone_model))  # remembered: no second marker
+    ensure_probed(tone_model)  # remembered: no second marker
     assert list(cache_dir().iterdir()) == [marker]
 
 
