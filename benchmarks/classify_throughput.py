@@ -80,7 +80,10 @@ def make_data(root: Path, quick: bool) -> dict[str, list[Path]]:
         for i in range(n_files):
             base = bases[i % len(bases)]
             seconds = 180 + (i * 37) % 181  # 3 to 6 minutes
-            ffmpeg("-i", str(base), "-t", str(seconds), "-c", "copy",
+            # FLAC is re-encoded: a stream copy keeps the base's length in STREAMINFO, and
+            # libsndfile then fails past the cut (ffmpeg's decoder does not mind).
+            codec = CODEC_ARGS["flac"] if base.suffix == ".flac" else ["-c", "copy"]
+            ffmpeg("-i", str(base), "-t", str(seconds), *codec,
                    str(folder / f"track{i:03d}{base.suffix}"))
     return {"10-min WAV": [ten], f"{hours:g}-hour MP3": [long], f"{n_files}-file folder": [folder]}
 
