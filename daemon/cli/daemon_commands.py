@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from genrecast.daemon.errors import ConfigError, DataError
+from genrecast.daemon.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command("classify")
     def classify_cmd(
-        files: Annotated[list[Path], typer.Argument(help="Audio files.")],
+        paths: Annotated[list[Path], typer.Argument(help="Audio files and folders.")],
         model: Model = None,
         as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
         as_csv: Annotated[bool, typer.Option("--csv", help="CSV, one row per window.")] = False,
+        summary: Annotated[bool, typer.Option(
+            "--summary", help="One row per file (CSV, or JSON with --json): duration, decided "
+            "genre, share of each label, genre changes.")] = False,
+        recursive: Annotated[bool, typer.Option(
+            "--recursive", "-r", help="Look for audio in the folders' subfolders too.")] = False,
         plot: Annotated[Path | None, typer.Option(
             "--plot", help="Draw probabilities over time and the decided genre to this PNG.")
                         ] = None,
@@ -167,14 +172,13 @@ def register(app: typer.Typer) -> None:
         silence_db: SilenceDb = -60.0,
         label_threshold: LabelThr = None,
         threads: Annotated[int, typer.Option(
-            "--threads", min=1, help="LiteRT threads (default: every core; a batch job).")
-                           ] = os.cpu_count() or 1,
+            "--threads", min=1, help="LiteRT threads and files decoded at once (default: every "
+            "core; a batch job).")] = os.cpu_count() or 1,
     ) -> None:
-        """Classify whole files offline (same pipeline, as fast as possible): timeline and genre
-        changes."""
-        from genrecast.daemon.model.classifier import Classifier
-        from genrecast.daemon.offline.classify import as_csv as to_csv
-        from genrecast.daemon.offline.classify import as_json_lines, as_text, classify_file
+        """Classify files and folders offline (same pipeline, streamed, as fast as possible):
+        timeline and genre changes, or one summary row per file."""
+        from genrecast.daemon.cli.plot import plot_timelines
+        from genrecast.daemon.offline.run import ClassifyOptions, run_classify
         from genrecast.daemon.service.config_file import decision_settings
 
         if as_json and as_csv:
@@ -184,25 +188,11 @@ def register(app: typer.Typer) -> None:
             "decisions.threshold": threshold, "decisions.min_windows": min_windows,
             "decisions.silence_db": silence_db,
             "decisions.thresholds": _label_thresholds(label_threshold or []) or None})
-        classifier = Classifier(model or _default_model(), num_threads=threads)
-        timelines = []
-        for path in files:
-            t = classify_file(path, classifier, decisions)
-            if len(t.start_s) == 0:
-                raise DataError(f"{path} is shorter than one {classifier.card.window_seconds:g}-s "
-                                "window; nothing to classify")
-            timelines.append(t)
-            if as_json:
-                typer.echo(as_json_lines(t))
-            elif not as_csv:
-                typer.echo(as_text(t))
-        if as_csv:
-            typer.echo(to_csv(timelines))
-        if plot is not None:
-            from genrecast.daemon.cli.plot import plot_timelines
-
-            plot_timelines(timelines, plot)
-            typer.echo(f"plot written to {plot}", err=True)
+        output = "json" if as_json else "csv" if as_csv else "text"
+        run_classify(ClassifyOptions(
+            paths=tuple(paths), model=model or _default_model(), decisions=decisions,
+            output=output, summary=summary, recursive=recursive, plot=plot, threads=threads),
+            draw=plot_timelines)
 
     @app.command("devices")
     def devices_cmd(

@@ -1,7 +1,7 @@
-"""``genrecast classify``: the daemon's pipeline on whole files, as fast as possible.
+"""``genrecast classify``: one file's timeline (windows, probabilities, decisions) and its formats.
 
-Decode the whole file, cut every window with ``audio_to_windows`` (the one DSP path), classify them
-in one batched call, then run the same smoother as the live daemon to find the genre changes.
+The windows come from the streaming pipeline (``pipeline.py``: decoded in blocks, cut by the one DSP
+path, classified in batches); the same smoother as the live daemon finds the genre changes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from genrecast.daemon.audio.decode import read_audio
-from genrecast.daemon.dsp.chain import audio_to_windows
-from genrecast.daemon.engine.smoothing import Smoother, rms_dbfs
+from genrecast.daemon.engine.smoothing import Smoother
 from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.settings import DecisionSettings
 
@@ -38,33 +36,41 @@ class Timeline:
     duration_s: float
 
 
-def classify_file(path: Path, classifier: Classifier, decisions: DecisionSettings) -> Timeline:
-    card = classifier.card
-    frames, rate = read_audio(path)
-    hop = max(1, round(decisions.hop_s * card.sample_rate_hz))
-    starts, windows = audio_to_windows(frames, rate, card.sample_rate_hz, card.window_samples, hop)
-    probs = classifier.predict(windows) if len(windows) else np.zeros((0, len(card.labels)))
-    start_s = starts / card.sample_rate_hz
-    end_s = start_s + card.window_seconds
-    smoother = Smoother(card.labels, decisions)
+def build_timeline(path: Path, labels: tuple[str, ...], window_seconds: float, rate_hz: int,
+                   starts: np.ndarray, probs: np.ndarray, levels_db: np.ndarray, duration_s: float,
+                   decisions: DecisionSettings) -> Timeline:
+    """A file's windows, classified, through the live daemon's smoother (same decisions)."""
+    start_s = starts / rate_hz
+    end_s = start_s + window_seconds
+    smoother = Smoother(labels, decisions)
     smoothed: list[np.ndarray] = []
-    levels: list[float] = []
     genre: list[str | None] = []
     changes: list[dict[str, object]] = []
-    for i in range(len(windows)):
-        level = rms_dbfs(windows[i])
-        d = smoother.update(probs[i], level, float(end_s[i]))
+    for i in range(len(starts)):
+        d = smoother.update(probs[i], float(levels_db[i]), float(end_s[i]))
         smoothed.append(d.smoothed)
-        levels.append(level)
         genre.append(d.genre)
         if d.changed:
             changes.append({"at_s": round(float(end_s[i]), 3), "genre": d.genre,
                             "previous": d.previous, "confidence": round(d.confidence, 4),
                             "previous_duration_s": d.previous_duration_s})
-    return Timeline(path=path, labels=card.labels, start_s=start_s, end_s=end_s, probs=probs,
-                    smoothed=np.asarray(smoothed).reshape(-1, len(card.labels)),
-                    rms_db=np.asarray(levels), genre=genre, changes=changes,
-                    duration_s=frames.shape[0] / rate)
+    return Timeline(path=path, labels=labels, start_s=start_s, end_s=end_s,
+                    probs=probs.reshape(-1, len(labels)),
+                    smoothed=np.asarray(smoothed).reshape(-1, len(labels)),
+                    rms_db=np.asarray(levels_db, dtype=np.float64), genre=genre, changes=changes,
+                    duration_s=duration_s)
+
+
+def classify_file(path: Path, classifier: Classifier, decisions: DecisionSettings) -> Timeline:
+    """One file through the streaming pipeline (decode in blocks, batched classify)."""
+    from genrecast.daemon.offline.pipeline import classify_stream
+
+    (outcome,) = classify_stream([Path(path)], classifier.card, lambda: classifier, decisions,
+                                 decode_workers=1)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.timeline is not None
+    return outcome.timeline
 
 
 def as_text(t: Timeline) -> str:
@@ -100,16 +106,30 @@ def as_json_lines(t: Timeline) -> str:
     return "\n".join(out)
 
 
-def as_csv(timelines: list[Timeline]) -> str:
-    labels = timelines[0].labels if timelines else ()
+def csv_header(labels: tuple[str, ...]) -> str:
+    """The header line of ``--csv`` (one row per window)."""
+    return _csv_line(["file", "start_s", "end_s", "label", "confidence", *labels, "rms_dbfs",
+                      "genre"])
+
+
+def csv_rows(t: Timeline) -> str:
+    """One file's rows of ``--csv``, without a trailing newline."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["file", "start_s", "end_s", "label", "confidence", *labels, "rms_dbfs",
-                     "genre"])
-    for t in timelines:
-        for i in range(len(t.start_s)):
-            top = int(np.argmax(t.probs[i]))
-            writer.writerow([t.path, f"{t.start_s[i]:.3f}", f"{t.end_s[i]:.3f}", t.labels[top],
-                             f"{t.probs[i][top]:.4f}", *(f"{p:.4f}" for p in t.probs[i]),
-                             f"{t.rms_db[i]:.1f}", t.genre[i] or ""])
+    for i in range(len(t.start_s)):
+        top = int(np.argmax(t.probs[i]))
+        writer.writerow([t.path, f"{t.start_s[i]:.3f}", f"{t.end_s[i]:.3f}", t.labels[top],
+                         f"{t.probs[i][top]:.4f}", *(f"{p:.4f}" for p in t.probs[i]),
+                         f"{t.rms_db[i]:.1f}", t.genre[i] or ""])
     return buf.getvalue().rstrip("\n")
+
+
+def _csv_line(row: list[object]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(row)
+    return buf.getvalue()
+
+
+def as_csv(timelines: list[Timeline]) -> str:
+    labels = timelines[0].labels if timelines else ()
+    return "\n".join([csv_header(labels), *(csv_rows(t) for t in timelines)]).rstrip("\n")

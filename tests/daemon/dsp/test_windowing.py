@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from genrecast.daemon.dsp.chain import SourceDSP, audio_to_windows
+from genrecast.daemon.dsp.chain import SourceDSP, audio_to_windows, downmix
 from genrecast.daemon.dsp.windowing import Windower
 
 
@@ -50,3 +50,16 @@ def test_streaming_dsp_equals_whole_file_dsp() -> None:
     got += dsp.flush()
     assert [s for s, _ in got] == starts.tolist()
     assert np.array_equal(np.stack([g for _, g in got]), wins)
+
+
+def test_stereo_downmix_equals_the_mean_bit_for_bit() -> None:
+    """The fast stereo path (one add, one halving) gives exactly numpy's mean over the channels."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((200_000, 2)) * rng.uniform(1e-6, 10, (200_000, 2))).astype(np.float32)
+    x[:10] = [[1.0, -1.0], [3.4e38, 3.4e38], [1e-45, 1e-45], [-0.5, 0.25], [0, 0], [1, 1e-8],
+              [-1e-40, 2e-40], [0.1, 0.2], [65504, 1], [-3.4e38, -3.4e38]]
+    with np.errstate(over="ignore"):
+        expected = x.mean(axis=1, dtype=np.float32)
+        got = downmix(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
