@@ -25,11 +25,9 @@ applies to every source.
 
 from __future__ import annotations
 
-import difflib
 import grp
 import ipaddress
 import logging
-import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -37,16 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from genrecast.daemon.errors import ConfigError
+from genrecast.daemon.service.config_outputs import mqtt_settings, web_settings
+from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.settings import (
     ControlSettings,
     DecisionSettings,
     MetricsSettings,
-    MqttSettings,
     PublishSettings,
     Settings,
     SourceSettings,
-    WebSettings,
     parse_source_spec,
 )
 
@@ -58,49 +56,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("/etc/genrecast/genrecast.toml")
-CLI_ORIGIN = "command line"
 DEFAULT_SOURCE_SPEC = "mic"  # the default input device
-# The flag behind each key the command line can set, so a flag's error shows a flag's fix.
-CLI_FLAGS = {
-    "model.path": "--model", "model.threads": "--threads", "publish.endpoint": "--publish",
-    "publish.heartbeat_s": "--heartbeat", "publish.high_water_mark": "--hwm",
-    "publish.startup_grace_s": "--startup-grace", "decisions.hop_s": "--hop",
-    "decisions.smooth_windows": "--smooth", "decisions.threshold": "--threshold",
-    "decisions.min_windows": "--min-windows", "decisions.silence_db": "--silence-db",
-    "sources.pcm_format": "--format", "sources.rate_hz": "--rate", "sources.channels": "--channels",
-    "web.listen": "--web", "mqtt.url": "--mqtt",
-}
-
-class _Reporter:
-    """Formats one-line errors: ``<origin>: <key>: <problem>; <fix>``.
-
-    The origin is the file, or "command line" for keys a flag overrode (``cli_keys``).
-    """
-
-    def __init__(self, origin: str, cli_keys: frozenset[str] = frozenset()) -> None:
-        self.origin = origin
-        self.cli_keys = cli_keys
-
-    def fail(self, key: str, problem: str, fix: str) -> ConfigError:
-        origin = CLI_ORIGIN if key in self.cli_keys or key.startswith("sources") and \
-            "sources" in self.cli_keys else self.origin
-        where = f"{origin}: {key}: " if key else f"{origin}: "
-        return ConfigError(f"{where}{problem}; {fix}")
-
-    def example(self, dotted: str, example: str) -> str:
-        """``e.g. key = value`` for the file, ``e.g. --flag value`` for a flag."""
-        flag = CLI_FLAGS.get(dotted)
-        if self.origin == CLI_ORIGIN and flag is not None:
-            return f"e.g. {flag} {example.strip(chr(34))}"
-        return f"e.g. {dotted.rsplit('.', 1)[-1]} = {example}"
-
-    def unknown(self, key: str, valid: list[str]) -> ConfigError:
-        leaf = key.rsplit(".", 1)[-1]
-        close = difflib.get_close_matches(leaf, valid, n=1)
-        prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-        hint = (f"did you mean {prefix}{close[0]}?" if close
-                else f"valid keys here: {', '.join(sorted(valid))}")
-        return self.fail(key, "unknown key", f"remove it ({hint})")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -124,7 +80,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
 
 
-def _check_table(rep: _Reporter, section: str, table: Any,
+def _check_table(rep: Reporter, section: str, table: Any,
                  schema: Mapping[str, tuple[Check, str]]) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise rep.fail(section, "must be a table", f"write it as [{section}] with keys below it")
@@ -142,7 +98,7 @@ def _check_table(rep: _Reporter, section: str, table: Any,
 
 def _split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``{"decisions.hop_s": 0.25}`` → ``{"decisions": {"hop_s": 0.25}}`` (None = not given)."""
-    rep = _Reporter(CLI_ORIGIN)
+    rep = Reporter(CLI_ORIGIN)
     nested: dict[str, dict[str, Any]] = {}
     for dotted, value in overrides.items():
         if value is None or dotted == "sources" or dotted.startswith("sources."):
@@ -154,12 +110,7 @@ def _split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return nested
 
 
-def _resolve_path(value: str, base: Path | None) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() or base is None else base / path
-
-
-def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSettings, ...]:
+def _sources(rep: Reporter, raw: Any, base: Path | None) -> tuple[SourceSettings, ...]:
     if raw is None:
         raise rep.fail("sources", "no audio source configured",
                        'add a [[sources]] table with kind = "mic" (or pass --source)')
@@ -190,7 +141,7 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
             raise rep.fail(key, str(exc), "fix name, kind or target") from None
         if src.kind == "file" and base is not None:
             src = SourceSettings(name=src.name, kind="file",
-                                 target=str(_resolve_path(src.target, base)))
+                                 target=str(resolve_path(src.target, base)))
         extra = {k: table[k] for k in ("pcm_format", "rate_hz", "channels", "realtime", "loop")
                  if k in table}
         result.append(SourceSettings(name=src.name, kind=src.kind, target=src.target, **extra))
@@ -209,7 +160,7 @@ def _sources(rep: _Reporter, raw: Any, base: Path | None) -> tuple[SourceSetting
 _PER_SOURCE_KEYS = ("pcm_format", "rate_hz", "channels", "realtime", "loop")
 
 
-def _apply_source_overrides(rep: _Reporter, sources: tuple[SourceSettings, ...],
+def _apply_source_overrides(rep: Reporter, sources: tuple[SourceSettings, ...],
                             overrides: Mapping[str, Any]) -> tuple[SourceSettings, ...]:
     """``sources.KEY`` overrides (``--fast``, ``--loop``, ``--format``...) apply to every source."""
     values: dict[str, Any] = {}
@@ -228,7 +179,7 @@ def _apply_source_overrides(rep: _Reporter, sources: tuple[SourceSettings, ...],
     return tuple(replace(s, **values) for s in sources) if values else sources
 
 
-def _check_endpoint(rep: _Reporter, key: str, value: str, *, loopback_only: bool) -> None:
+def _check_endpoint(rep: Reporter, key: str, value: str, *, loopback_only: bool) -> None:
     if not value or (key == "control.endpoint" and value == "off"):
         return
     scheme, sep, rest = value.partition("://")
@@ -260,7 +211,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _decisions(rep: _Reporter, table: dict[str, Any]) -> DecisionSettings:
+def _decisions(rep: Reporter, table: dict[str, Any]) -> DecisionSettings:
     values = {k: v for k, v in table.items() if k != "thresholds"}
     labels = table.get("thresholds", {})
     for label, value in labels.items():
@@ -274,7 +225,7 @@ def _decisions(rep: _Reporter, table: dict[str, Any]) -> DecisionSettings:
     return DecisionSettings(**values, label_thresholds={k: float(v) for k, v in labels.items()})
 
 
-def _publish(rep: _Reporter, publish: dict[str, Any], security: dict[str, Any],
+def _publish(rep: Reporter, publish: dict[str, Any], security: dict[str, Any],
              base: Path | None) -> PublishSettings:
     values: dict[str, Any] = dict(publish)
     for key in ("heartbeat_s", "startup_grace_s"):
@@ -299,8 +250,8 @@ def _publish(rep: _Reporter, publish: dict[str, Any], security: dict[str, Any],
                        "authorized client keys", f"set security.{missing} too "
                        "(genrecast keys DIR NAME makes them)")
     if secret:
-        secret_path = _resolve_path(secret, base)
-        auth_path = _resolve_path(authorized, base)
+        secret_path = resolve_path(secret, base)
+        auth_path = resolve_path(authorized, base)
         if not secret_path.is_file():
             raise rep.fail("security.curve_secret_key", f"{secret_path} does not exist",
                            "run genrecast keys DIR server and point this at DIR/server.key_secret")
@@ -312,7 +263,7 @@ def _publish(rep: _Reporter, publish: dict[str, Any], security: dict[str, Any],
     return PublishSettings(**values)
 
 
-def _metrics(rep: _Reporter, table: dict[str, Any]) -> MetricsSettings:
+def _metrics(rep: Reporter, table: dict[str, Any]) -> MetricsSettings:
     host = table.get("host", "127.0.0.1")
     try:
         ipaddress.ip_address(host)
@@ -323,100 +274,11 @@ def _metrics(rep: _Reporter, table: dict[str, Any]) -> MetricsSettings:
     return MetricsSettings(**table)
 
 
-_HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
-
-
-def _mqtt_topic(rep: _Reporter, key: str, value: str, *, may_be_empty: bool) -> None:
-    if not value and may_be_empty:
-        return
-    if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
-        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix",
-                       'use letters, digits and "/" without + or # and without a leading or '
-                       'trailing "/", e.g. "genrecast"')
-
-
-def _mqtt(rep: _Reporter, table: dict[str, Any], base: Path | None) -> MqttSettings:
-    values = dict(table)
-    url = values.get("url", "")
-    if not url:
-        if values:
-            raise rep.fail("mqtt.url", "the [mqtt] table has no url",
-                           'set url = "mqtt://HOST:1883" (or remove the table: MQTT stays off)')
-        return MqttSettings()
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("mqtt", "mqtts"):
-        raise rep.fail("mqtt.url", f"unsupported broker URL {url!r}",
-                       "use mqtt://HOST:PORT (or mqtts://HOST:PORT for TLS)")
-    if "@" in rest:
-        raise rep.fail("mqtt.url", "the URL carries a login", "remove it from the URL and set "
-                       "[mqtt] username and password_file (never a password on the command line)")
-    match = _HOST_PORT_RE.fullmatch(rest.rstrip("/"))
-    if match is None or match.group(2) and not 0 < int(match.group(2)) < 65536:
-        raise rep.fail("mqtt.url", f"{url!r} needs a host and an optional port 1-65535",
-                       "e.g. mqtt://127.0.0.1:1883")
-    if "password" in values and "password_file" in values:
-        raise rep.fail("mqtt.password", "both password and password_file are set",
-                       "keep password_file (a systemd credential) and remove password")
-    if "password_file" in values:
-        path = _resolve_path(values.pop("password_file"), base)
-        try:
-            values["password"] = path.read_text().rstrip("\r\n")
-        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise rep.fail("mqtt.password_file", f"cannot read {path} ({reason})",
-                           "point it at a readable file holding the password (e.g. "
-                           "LoadCredential=mqtt_password:/etc/genrecast/mqtt_password and "
-                           "/run/credentials/genrecast.service/mqtt_password)") from None
-        if not values["password"]:
-            raise rep.fail("mqtt.password_file", f"{path} is empty", "write the password into it")
-    if values.get("password") and not values.get("username"):
-        raise rep.fail("mqtt.username", "a password without a username",
-                       'set username = "..." as well')
-    if values.get("ca_file"):
-        ca = _resolve_path(values["ca_file"], base)
-        if not ca.is_file():
-            raise rep.fail("mqtt.ca_file", f"{ca} does not exist",
-                           "point it at a PEM CA bundle or remove it (system CAs)")
-        values["ca_file"] = str(ca)
-    _mqtt_topic(rep, "mqtt.topic_prefix", values.get("topic_prefix", "genrecast"),
-                may_be_empty=False)
-    _mqtt_topic(rep, "mqtt.discovery_prefix", values.get("discovery_prefix", "homeassistant"),
-                may_be_empty=True)
-    return MqttSettings(**values)
-def _web(rep: _Reporter, table: dict[str, Any], base: Path | None) -> WebSettings:
-    """``[web]``: the token comes from the file (``token``, or ``token_file`` read here), never
-    from a flag alone, so it does not show in ``ps``."""
-    from genrecast.daemon.outputs.web.output import check_web_settings
-
-    token = table.get("token", "")
-    if table.get("token_file"):
-        path = _resolve_path(table["token_file"], base)
-        try:
-            token = path.read_text().strip()
-        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, not UTF-8
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise rep.fail("web.token_file", f"cannot read {path} ({reason})",
-                           "create it with a long random line (e.g. openssl rand -hex 32) "
-                           "readable by the daemon") from None
-        if not token:
-            raise rep.fail("web.token_file", f"{path} is empty",
-                           "write a long random line into it (e.g. openssl rand -hex 32)")
-    web = WebSettings(listen=table.get("listen", ""), token=token,
-                      prediction_interval_s=float(table.get("prediction_interval_s", 1.0)))
-    if web.enabled:
-        from_cli = "web.listen" in rep.cli_keys
-        try:
-            check_web_settings(web, "--web" if from_cli else "web.listen")
-        except ConfigError as exc:
-            raise ConfigError(f"{CLI_ORIGIN if from_cli else rep.origin}: {exc}") from None
-    return web
-
-
-def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
+def _model(rep: Reporter, table: dict[str, Any], base: Path | None,
            default_model: Callable[[], Path] | None) -> tuple[Path, int]:
     threads = int(table.get("threads", 1))
     if "path" in table:
-        path = _resolve_path(table["path"], base)
+        path = resolve_path(table["path"], base)
         if not path.is_file():
             raise rep.fail("model.path", f"{path} does not exist",
                            "point it at a .tflite file (its .json card beside it)")
@@ -431,7 +293,7 @@ def _model(rep: _Reporter, table: dict[str, Any], base: Path | None,
 def decision_settings(overrides: Mapping[str, Any]) -> DecisionSettings:
     """``DecisionSettings`` from command-line values (``"decisions.hop_s"`` ...), checked against
     the same schema as the configuration file (``genrecast classify`` has no file)."""
-    rep = _Reporter(CLI_ORIGIN)
+    rep = Reporter(CLI_ORIGIN)
     table = _split_overrides(overrides).get("decisions", {})
     return _decisions(rep, _check_table(rep, "decisions", table, SCHEMA["decisions"]))
 
@@ -452,7 +314,7 @@ def load_settings(path: Path | str | None = None,
     if config_path is not None:
         raw = read_toml(config_path)
         base = config_path.parent
-    file_rep = _Reporter(str(config_path) if config_path else CLI_ORIGIN)
+    file_rep = Reporter(str(config_path) if config_path else CLI_ORIGIN)
     valid_top = [*SCHEMA, "sources"]
     for key in raw:
         if key not in valid_top:
@@ -463,10 +325,10 @@ def load_settings(path: Path | str | None = None,
     cli_keys = {f"{s}.{k}" for s, table in cli_tables.items() for k in table}
     if overrides.get("sources"):
         cli_keys.add("sources")
-    cli_rep = _Reporter(CLI_ORIGIN)
+    cli_rep = Reporter(CLI_ORIGIN)
     for section, table in cli_tables.items():
         _check_table(cli_rep, section, table, SCHEMA[section])
-    rep = _Reporter(file_rep.origin, frozenset(cli_keys))
+    rep = Reporter(file_rep.origin, frozenset(cli_keys))
     merged = {s: {**tables[s], **cli_tables.get(s, {})} for s in SCHEMA}
 
     if overrides.get("sources"):
@@ -487,8 +349,8 @@ def load_settings(path: Path | str | None = None,
                     loopback_only=True)
     control = ControlSettings(**merged["control"])
     metrics = _metrics(rep, merged["metrics"])
-    mqtt = _mqtt(rep, merged["mqtt"], base)
-    web = _web(rep, merged["web"], base)
+    mqtt = mqtt_settings(rep, merged["mqtt"], base)
+    web = web_settings(rep, merged["web"], base)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
                     publish=publish, control=control, metrics=metrics, mqtt=mqtt, web=web,
                     num_threads=threads,
