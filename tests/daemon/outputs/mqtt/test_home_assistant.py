@@ -87,8 +87,10 @@ target = "http://127.0.0.1:{radio.port}/stream.wav"
 """
     config = mqtt_config(tmp_path / "first", broker, sources, extra="predictions = true")
     rec = Recorder(broker, "ha", "homeassistant/#", "genrecast/#")
-    daemon = DaemonProc(tmp_path / "first", config)
+    # The subscriber first, so it is connected before the daemon's first events (the MQTT
+    # "connected" status is published once, as soon as the loop runs).
     listener = Listener(f"ipc://{tmp_path}/first/events.sock", "status", "heartbeat", "genre")
+    daemon = DaemonProc(tmp_path / "first", config)
     second: DaemonProc | None = None
     try:
         daemon.wait_ready(60)
