@@ -28,6 +28,7 @@ from __future__ import annotations
 import grp
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -351,7 +352,8 @@ def load_settings(path: Path | str | None = None,
     metrics = _metrics(rep, merged["metrics"])
     mqtt = mqtt_settings(rep, merged["mqtt"], base)
     web = web_settings(rep, merged["web"], base)
+    workers = int(merged["engine"].get("workers", 1)) or (os.cpu_count() or 1)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
                     publish=publish, control=control, metrics=metrics, mqtt=mqtt, web=web,
-                    num_threads=threads,
+                    num_threads=threads, workers=workers,
                     config_path=config_path.resolve() if config_path else None)

@@ -26,6 +26,7 @@ Health, as systemd sees it:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -356,7 +357,20 @@ class ServiceRuntime:
 def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
     """``genrecast run``: start the daemon with systemd integration and run until stopped."""
     from genrecast.daemon.engine.daemon import Daemon
+    from genrecast.daemon.service.workers import (
+        WORKER_ENV,
+        die_with_parent,
+        run_workers,
+        worker_settings,
+    )
 
+    worker_spec = os.environ.get(WORKER_ENV)
+    if worker_spec:  # one of the parent's workers: its shard, private endpoints
+        die_with_parent()
+        settings = worker_settings(settings, worker_spec)
+    elif settings.workers > 1 and len(settings.sources) > 1:
+        run_workers(settings, sys.argv[1:])
+        return
     daemon = Daemon(settings)
     runtime = ServiceRuntime(daemon, overrides)
     try:
