@@ -11,6 +11,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, reset_on_track,
                  [decisions.thresholds]
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
+    [engine]     workers
     [control]    endpoint
     [metrics]    port, host
     [mqtt]       url, username, password | password_file, client_id, topic_prefix,
