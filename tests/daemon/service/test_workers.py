@@ -106,3 +106,27 @@ def test_two_workers_one_endpoint_restart_and_stop(tmp_path: Path,
     finally:
         listener.close()
         daemon.close()
+
+
+def test_workers_refuse_what_they_cannot_share(tmp_path: Path) -> None:
+    config = tmp_path / "genrecast.toml"
+    config.write_text(f"""
+[model]
+path = "{TONE_MODEL}"
+[engine]
+workers = 2
+[[sources]]
+name = "a"
+kind = "stdin"
+[[sources]]
+name = "b"
+kind = "file"
+target = "x.wav"
+[control]
+endpoint = "off"
+""")
+    proc = subprocess.run(genrecast("run", "--config", str(config)), capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 78, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: a stdin source cannot be shared with worker processes; set [engine] workers = 1")
