@@ -18,8 +18,9 @@ with its own loop, classifier and decoders. The parent owns what users see:
 
 A worker that exits with a user-error code (64-78: bad configuration, model) stops the whole
 daemon with that code; one that crashes or is killed is restarted with backoff, and its sources
-open again. A worker that finished (its files ended) is not restarted. SIGINT/SIGTERM: SIGTERM to
-every worker, SIGKILL to any still running after ``STOP_TIMEOUT_S``; a second signal exits at once.
+open again; one that finished (its files ended) is not restarted. SIGHUP (``systemctl reload``)
+reloads every worker. SIGINT/SIGTERM: SIGTERM to every worker, SIGKILL to any still running
+after ``STOP_TIMEOUT_S``; a second signal exits at once.
 MQTT and the web dashboard need ``workers = 1`` for now.
 """
 
@@ -230,6 +231,12 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    control = WorkerControl(pool)
+
+    def on_hup(_signum: int, _frame: object) -> None:  # systemctl reload: every worker reloads
+        threading.Thread(target=control.reload, name="genrecast-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, on_hup)
     notifier = Notifier()
     setup = []
     p = settings.publish
@@ -237,7 +244,6 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
         setup.append(CurveServer(zmq.Context.instance(), p.curve_secret_key,
                                  p.curve_authorized_dir).secure)
     relay = Relay(p, [pool.endpoint(w.index, "events") for w in pool.workers], setup=setup)
-    control = WorkerControl(pool)
     server = None
     metrics = None
     try:

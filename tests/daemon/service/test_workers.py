@@ -79,6 +79,13 @@ def test_two_workers_one_endpoint_restart_and_stop(tmp_path: Path,
         beats = [h["seq"] for h in listener.of("heartbeat")]
         assert beats == sorted(set(beats)), "one heartbeat sequence, not one per worker"
 
+        daemon.proc.send_signal(signal.SIGHUP)  # systemctl reload: every worker reloads
+        reloads = wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(
+            [e for e in listener.of("status", "*") if "reload" in e]), 30,
+            "a reload status event from each worker")
+        assert daemon.proc.poll() is None, daemon.stderr()
+        assert {e["reload"] for e in reloads} == {"ok"}, reloads
+
         victim = workers[1]["pid"]
         os.kill(victim, signal.SIGKILL)
         killed_at = len(listener.events)
