@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,12 @@ import soundfile as sf
 
 from tests.support.common import TONE_MODEL
 from tests.support.daemon_proc import DaemonProc, Listener, genrecast, wait_for
+from tests.support.icecast import free_port
 
 SOURCES = ("a", "b", "c", "d")  # worker 0: a, c; worker 1: b, d
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, metrics_port: int) -> Path:
     rate = 16_000
     t = np.arange(5 * rate) / rate
     x = np.concatenate([0.3 * np.sin(2 * np.pi * 50 * t), 0.3 * np.sin(2 * np.pi * 150 * t)])
@@ -45,8 +48,17 @@ endpoint = "ipc://{tmp}/events.sock"
 heartbeat_s = 0.5
 [control]
 endpoint = "ipc://{tmp}/control.sock"
+[metrics]
+port = {metrics_port}
 """)
     return config
+
+
+def _metric(port: int, name: str, labels: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    match = re.search("^" + re.escape(name + "{" + labels + "}") + r" (\S+)$", text, re.M)
+    return float(match.group(1)) if match else float("nan")
 
 
 def _status(tmp: Path) -> dict[str, Any]:
@@ -59,7 +71,8 @@ def _status(tmp: Path) -> dict[str, Any]:
 @pytest.mark.slow
 def test_two_workers_one_endpoint_restart_and_stop(tmp_path: Path,
                                                     event_schema: dict[str, Any]) -> None:
-    daemon = DaemonProc(tmp_path, _config(tmp_path))
+    port = free_port()
+    daemon = DaemonProc(tmp_path, _config(tmp_path, port))
     listener = Listener(f"ipc://{tmp_path}/events.sock", "prediction", "heartbeat", "status")
     try:
         daemon.wait_ready(60)
@@ -76,6 +89,11 @@ def test_two_workers_one_endpoint_restart_and_stop(tmp_path: Path,
                                       if set(h["sources"]) == set(SOURCES)), None), 10,
                         "a heartbeat with every worker's sources")
         jsonschema.validate(beat, event_schema)
+        # /metrics of the main process covers both workers' sources
+        wait_for(lambda: all(_metric(port, "genrecast_source_state", f'source="{n}",state="running"')
+                             == 1 for n in SOURCES), 10, "every source running in /metrics")
+        assert _metric(port, "genrecast_worker_up", 'worker="1"') == 1
+        assert _metric(port, "genrecast_windows_classified_total", 'source="d"') > 0
         beats = [h["seq"] for h in listener.of("heartbeat")]
         assert beats == sorted(set(beats)), "one heartbeat sequence, not one per worker"
 
@@ -96,6 +114,7 @@ def test_two_workers_one_endpoint_restart_and_stop(tmp_path: Path,
             interval_s=0.5)
         assert after["workers"][1]["pid"] != victim
         assert after["workers"][0]["pid"] == workers[0]["pid"], "the other worker kept running"
+        assert _metric(port, "genrecast_worker_restarts_total", 'worker="1"') == 1
         wait_for(lambda: all(any(e["kind"] == "prediction" and e["source"] == n
                                  for e in listener.events[killed_at:]) for n in ("b", "d")),
                  30, "predictions from the restarted worker's sources")
