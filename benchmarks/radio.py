@@ -2,6 +2,7 @@
 
     nice python benchmarks/radio.py                          # 100, 500, 1000 streams, light model
     nice python benchmarks/radio.py --n 100 --n 800 --seconds 60 --model models/X.tflite
+    nice python benchmarks/radio.py --n 100 --workers 1 --workers 2   # 1 vs 2 worker processes
     nice python benchmarks/radio.py --raw                     # raw decode costs only
 
 Each trial: Icecast 2 (Debian's ``icecast2``) on loopback with a raised client limit and no
@@ -96,19 +97,22 @@ def utc_s(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def write_config(path: Path, n: int, url: str, model: Path, endpoint: str) -> None:
+def write_config(path: Path, n: int, url: str, model: Path, endpoint: str,
+                 workers: int = 1) -> None:
     lines = [f'[model]\npath = "{model}"\n', f"[decisions]\nhop_s = {HOP_S}\n",
+             f"[engine]\nworkers = {workers}\n",
              f'[publish]\nendpoint = "{endpoint}"\nhigh_water_mark = 1000000\n']
     for i in range(n):
         lines.append(f'[[sources]]\nname = "r{i}"\nkind = "url"\ntarget = "{url}"\n')
     path.write_text("\n".join(lines))
 
 
-def trial(n: int, seconds: float, model: Path, icecast: Icecast) -> dict[str, Any]:
+def trial(n: int, seconds: float, model: Path, icecast: Icecast,
+          workers: int = 1) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="radio-bench-"))
     endpoint = f"ipc://{tmp}/events.sock"
     config = tmp / "genrecast.toml"
-    write_config(config, n, icecast.url("/radio"), model, endpoint)
+    write_config(config, n, icecast.url("/radio"), model, endpoint, workers)
     log = tmp / "events.log"
     sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, endpoint, str(log)],
                            stdout=subprocess.PIPE, text=True)
@@ -183,7 +187,7 @@ def trial(n: int, seconds: float, model: Path, icecast: Icecast) -> dict[str, An
          ) if latencies else (lambda f: None)
     p95 = q(0.95)
     result = {
-        "n": n, "model": model.stem, "all_running_s": None if all_running_s is None
+        "n": n, "workers": workers, "model": model.stem, "all_running_s": None if all_running_s is None
         else round(all_running_s, 2), "running": len(up),
         "model_loaded_s": round(opened_t - t0, 2),
         "running_after_open_s": None if all_running_s is None
@@ -234,6 +238,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="measured span per trial")
     ap.add_argument("--model", type=Path, action="append",
                     help="model(s) (default: the light model)")
+    ap.add_argument("--workers", type=int, action="append",
+                    help="[engine] workers per trial (repeatable; default 1)")
     ap.add_argument("--raw", action="store_true", help="only the raw decode costs")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
@@ -250,12 +256,13 @@ def main() -> None:
         icecast.feed("/radio", DEMO)
         for model in models:
             for n in counts:
-                res = trial(n, args.seconds, model, icecast)
-                print(json.dumps(res), flush=True)
-                results.append(res)
+                for workers in args.workers or [1]:
+                    res = trial(n, args.seconds, model, icecast, workers)
+                    print(json.dumps(res), flush=True)
+                    results.append(res)
     finally:
         icecast.stop()
-    cols = ["model", "n", "model_loaded_s", "running_after_open_s", "all_running_s",
+    cols = ["model", "n", "workers", "model_loaded_s", "running_after_open_s", "all_running_s",
             "cpu_ms_per_stream_s", "cores",
             "pss_mb_per_stream", "expected", "received", "gaps", "p50_s", "p95_s", "exit_s", "sustained"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))

@@ -221,6 +221,9 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     num_threads: int = 1
     """Threads for the LiteRT interpreter."""
+    workers: int = 1
+    """``[engine] workers``: processes the sources are sharded over (1: everything in this
+    process). 0 in the file means one per core."""
     config_path: Path | None = None
     """The TOML file these settings came from, if any (reloaded on SIGHUP)."""
 

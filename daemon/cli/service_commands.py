@@ -42,6 +42,16 @@ def control_endpoint(endpoint: str | None, config: Path | None, instance: str | 
     return ControlSettings().resolved_endpoint()
 
 
+def _source_line(info: object) -> str:
+    """One source in ``ctl status``: its state with the reason first (``lost: HTTP 503 ...,
+    retry in 4.2 s``), then its counters."""
+    if not isinstance(info, dict):
+        return str(info)
+    head = str(info.get("reason") or info.get("state", "?"))
+    rest = " ".join(f"{k}={v}" for k, v in info.items() if k not in ("reason", "state"))
+    return f"{head} | {rest}" if rest else head
+
+
 def _print_reply(command: str, reply: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(reply, indent=2, sort_keys=True))
@@ -52,9 +62,7 @@ def _print_reply(command: str, reply: dict[str, Any], as_json: bool) -> None:
             if key not in ("ok", "sources"):
                 typer.echo(f"{key}: {value}")
         for name, info in sorted(sources.items()):
-            details = " ".join(f"{k}={v}" for k, v in info.items()) if isinstance(info, dict) \
-                else str(info)
-            typer.echo(f"  {name}: {details}")
+            typer.echo(f"  {name}: {_source_line(info)}")
     else:
         typer.echo(reply.get("message", "ok"))
 

@@ -109,8 +109,9 @@ class Daemon:
         src = pipeline.source
         watch = self.supervisor.watches.get(name)
         c = pipeline.counters
-        return {
+        report: dict[str, int | str] = {
             "state": str(watch.state) if watch else str(SourceState.STARTING),
+            "reason": watch.reason(time.monotonic()) if watch else str(SourceState.STARTING),
             "frames_received": src.frames_received,
             "frames_overrun": src.overrun_frames,
             "windows_classified": c.windows_classified,
@@ -118,6 +119,10 @@ class Daemon:
             "events_dropped": c.events_dropped,
             "restarts": watch.restarts if watch else 0,
         }
+        malformed = getattr(src, "malformed_meta_blocks", None)  # url sources (ICY metadata)
+        if malformed is not None:
+            report["malformed_meta_blocks"] = malformed
+        return report
 
     def source_reports(self) -> dict[str, dict[str, int | str]]:
         return {name: self.source_report(name) for name in self.pipelines}

@@ -50,6 +50,15 @@ class Watch:
     backoff_s: float = BACKOFF_START_S
     retry_at_s: float | None = None
     restarts: int = 0
+    detail: str = ""
+    """Why the source is in its state (the last transition's detail, e.g. the HTTP error)."""
+
+    def reason(self, now_s: float) -> str:
+        """The state with its reason, for ``ctl status``: ``lost: HTTP 503 ..., retry in 4.2 s``."""
+        text = f"{self.state}: {self.detail}" if self.detail else str(self.state)
+        if self.state == LOST and self.retry_at_s is not None:
+            text += f", retry in {max(0.0, self.retry_at_s - now_s):.1f} s"
+        return text
 
 
 class Supervisor:
@@ -67,13 +76,14 @@ class Supervisor:
         if watch.state == state:
             return
         previous, watch.state = watch.state, state
+        watch.detail = detail
         log.info("source %s: %s → %s %s", name, previous, state, detail)
         self.on_transition(name, state, previous, detail)
 
     def add(self, source: Source, now_s: float, state: SourceState = STARTING,
             detail: str = "") -> None:
         self.watches[source.name] = Watch(state=state, last_frames=source.frames_received,
-                                          last_advance_s=now_s)
+                                          last_advance_s=now_s, detail=detail)
         self.on_transition(source.name, state, None, detail)
 
     def lost(self, source: Source, now_s: float, detail: str) -> None:

@@ -11,6 +11,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, reset_on_track,
                  [decisions.thresholds]
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
+    [engine]     workers
     [control]    endpoint
     [metrics]    port, host
     [mqtt]       url, username, password | password_file, client_id, topic_prefix,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import grp
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -351,7 +353,8 @@ def load_settings(path: Path | str | None = None,
     metrics = _metrics(rep, merged["metrics"])
     mqtt = mqtt_settings(rep, merged["mqtt"], base)
     web = web_settings(rep, merged["web"], base)
+    workers = int(merged["engine"].get("workers", 1)) or (os.cpu_count() or 1)
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
                     publish=publish, control=control, metrics=metrics, mqtt=mqtt, web=web,
-                    num_threads=threads,
+                    num_threads=threads, workers=workers,
                     config_path=config_path.resolve() if config_path else None)

@@ -86,6 +86,9 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "high_water_mark": (_number(0, 10_000_000, integer=True), "10000"),
         "startup_grace_s": (_number(0.0, 60.0), "1.0"),
     },
+    "engine": {
+        "workers": (_number(0, 256, integer=True), "2 (0: one per core)"),
+    },
     "control": {
         "endpoint": (_string(), '"ipc:///run/genrecast/control.sock"'),
     },

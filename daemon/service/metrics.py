@@ -27,8 +27,9 @@ INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3,
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-SourceReading = tuple[str, int, int, float]
-"""(source name, frames received, frames lost to ring overruns, backlog in seconds)."""
+SourceReading = tuple[str, int, int, float, "int | None"]
+"""(source name, frames received, frames lost to ring overruns, backlog in seconds, malformed
+ICY metadata blocks ignored: None for sources that have no ICY metadata)."""
 
 
 class _SourceCollector(Collector):
@@ -47,13 +48,21 @@ class _SourceCollector(Collector):
             labels=["source"])
         backlog = GaugeMetricFamily("genrecast_backlog_seconds",
                                     "Audio received but not yet classified", labels=["source"])
-        for name, received, overrun, backlog_s in sorted(self.read()):
+        malformed = CounterMetricFamily(
+            "genrecast_icy_metadata_malformed",
+            "ICY metadata blocks ignored because they were malformed (url sources)",
+            labels=["source"])
+        for name, received, overrun, backlog_s, bad_meta in sorted(
+                self.read(), key=lambda reading: reading[0]):
             frames.add_metric([name], received)
             overflows.add_metric([name], overrun)
             backlog.add_metric([name], backlog_s)
+            if bad_meta is not None:
+                malformed.add_metric([name], bad_meta)
         yield frames
         yield overflows
         yield backlog
+        yield malformed
 
 
 class _MqttCollector(Collector):

@@ -26,6 +26,7 @@ Health, as systemd sees it:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -38,7 +39,7 @@ import zmq
 from genrecast.daemon.engine.states import INACTIVE_STATES, RECOVERING_STATES, SourceState
 from genrecast.daemon.errors import UserError
 from genrecast.daemon.service.control import ControlServer
-from genrecast.daemon.service.metrics import Metrics
+from genrecast.daemon.service.metrics import Metrics, SourceReading
 from genrecast.daemon.service.notify import Notifier
 from genrecast.daemon.service.outputs import attach_mqtt
 from genrecast.daemon.wire.curve_auth import CurveServer
@@ -171,14 +172,16 @@ class ServiceRuntime:
         else:
             self.metrics.events_dropped()
 
-    def _source_readings(self) -> list[tuple[str, int, int, float]]:
-        """Per-source frames, overruns and backlog, read at scrape time (metrics thread)."""
-        out = []
+    def _source_readings(self) -> list[SourceReading]:
+        """Per-source frames, overruns, backlog and malformed ICY blocks, read at scrape time
+        (metrics thread)."""
+        out: list[SourceReading] = []
         for name, pipeline in list(self.daemon.pipelines.items()):
             src = pipeline.source
             ring, rate = src.ring, src.rate_hz
             backlog_s = ring.available / rate if ring is not None and rate else 0.0
-            out.append((name, src.frames_received, src.overrun_frames, backlog_s))
+            out.append((name, src.frames_received, src.overrun_frames, backlog_s,
+                        getattr(src, "malformed_meta_blocks", None)))
         return out
 
     def _genre(self, name: str) -> dict[str, Any]:
@@ -354,7 +357,20 @@ class ServiceRuntime:
 def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
     """``genrecast run``: start the daemon with systemd integration and run until stopped."""
     from genrecast.daemon.engine.daemon import Daemon
+    from genrecast.daemon.service.workers import (
+        WORKER_ENV,
+        die_with_parent,
+        run_workers,
+        worker_settings,
+    )
 
+    worker_spec = os.environ.get(WORKER_ENV)
+    if worker_spec:  # one of the parent's workers: its shard, private endpoints
+        die_with_parent()
+        settings = worker_settings(settings, worker_spec)
+    elif settings.workers > 1 and len(settings.sources) > 1:
+        run_workers(settings, sys.argv[1:])
+        return
     daemon = Daemon(settings)
     runtime = ServiceRuntime(daemon, overrides)
     try:

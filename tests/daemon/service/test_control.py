@@ -101,7 +101,7 @@ def test_ctl_command_in_another_process(server: tuple[ControlServer, FakeDaemon]
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["sources"]["a"]["state"] == "paused"
     proc = _ctl("status", "--endpoint", srv.endpoint)
-    assert "a: state=paused" in proc.stdout and "b: state=running" in proc.stdout
+    assert "  a: paused\n" in proc.stdout and "  b: running\n" in proc.stdout
     proc = _ctl("pause", "nope", "--endpoint", srv.endpoint)
     assert proc.returncode != 0 and "no source named 'nope'" in proc.stderr
     assert "Traceback" not in proc.stderr

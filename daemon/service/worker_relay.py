@@ -1,0 +1,118 @@
+"""The parent's side of ``[engine] workers = N``: one endpoint for the events of every worker.
+
+Each worker binds its own PUB on a private ipc path (in a 0700 folder of the parent); the
+parent's relay thread subscribes to all of them and republishes every message, unchanged, on
+the one endpoint users configured (with its CURVE keys, if any). Events keep the worker's
+per-source sequence numbers (a source lives in exactly one worker, so they stay gap-free).
+Heartbeats are the exception: each worker's heartbeat is kept, and the relay publishes one
+merged heartbeat (every source of every worker) at the configured interval, so subscribers see
+one daemon, as with ``workers = 1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+from genrecast.daemon.settings import PublishSettings
+from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, decode, topic_for
+from genrecast.daemon.wire.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 100
+HEARTBEAT_TOPIC = topic_for("heartbeat", HEARTBEAT_SOURCE).encode()
+
+
+class Relay:
+    """``start()`` a thread that forwards ``endpoints`` (the workers') to one Publisher."""
+
+    def __init__(self, publish: PublishSettings, endpoints: list[str],
+                 setup: list[Callable[[Any], None]] | None = None,
+                 extra: Callable[[], dict[str, Any]] | None = None) -> None:
+        self.publisher = Publisher(publish, setup=setup)  # binds now: a taken endpoint fails early
+        self.publish = publish
+        self.endpoints = endpoints
+        self.extra = extra or (lambda: {})
+        self.heartbeats: dict[int, dict[str, Any]] = {}  # worker index → its last heartbeat
+        self.forwarded = 0
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._events: EventFactory | None = None
+        self._thread = threading.Thread(target=self._run, name="genrecast-relay", daemon=True)
+
+    def start(self) -> Relay:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        ctx = self.publisher.context
+        subs: list[zmq.Socket[Any]] = []
+        poller = zmq.Poller()
+        for endpoint in self.endpoints:
+            sub = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")
+            sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
+            sub.linger = 0
+            sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
+            poller.register(sub, zmq.POLLIN)
+            subs.append(sub)
+        index = {id(s): i for i, s in enumerate(subs)}
+        pub = self.publisher.socket
+        next_beat = time.monotonic() + self.publish.heartbeat_s
+        try:
+            while not self._stop.is_set():
+                for sock, _ in poller.poll(POLL_MS):
+                    while True:
+                        try:
+                            message = sock.recv(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        if message.startswith(HEARTBEAT_TOPIC + b" "):
+                            self.heartbeats[index[id(sock)]] = decode(message)[1]
+                            continue
+                        try:
+                            pub.send(message, zmq.NOBLOCK)
+                            self.forwarded += 1
+                        except zmq.Again:
+                            self.publisher.dropped += 1
+                now = time.monotonic()
+                if now >= next_beat:
+                    next_beat = now + self.publish.heartbeat_s
+                    self._heartbeat(now)
+        except zmq.ZMQError as exc:
+            if not self._stop.is_set():
+                log.error("event relay failed: %s", exc)
+        finally:
+            for sub in subs:
+                sub.close()
+
+    def _heartbeat(self, now: float) -> None:
+        beats = list(self.heartbeats.values())
+        if not beats:
+            return
+        if self._events is None:
+            self._events = EventFactory(str(beats[0].get("model_id", "")))
+        self._events.model_id = str(beats[-1].get("model_id", self._events.model_id))
+        sources: dict[str, Any] = {}
+        for beat in beats:
+            sources.update(beat.get("sources", {}))
+        topic, event = self._events.make(
+            "heartbeat", HEARTBEAT_SOURCE, time.time(),
+            uptime_s=round(now - self._started, 3), backend=str(beats[0].get("backend", "?")),
+            sources=sources)
+        event.update(self.extra())
+        self.publisher.send(topic, event)
+
+    def forget(self, worker: int) -> None:
+        """A worker died: its sources leave the merged heartbeat until it reports again."""
+        self.heartbeats.pop(worker, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self.publisher.close()
