@@ -119,11 +119,15 @@ port = {metrics_port}
 
         def counted() -> dict[str, Any] | None:
             for beat in reversed(listener.of("heartbeat")):
-                if beat["sources"]["crafted"].get("malformed_meta_blocks", 0) >= 1:
+                # The 404 source alternates between lost (waiting) and recovering
+                # (reopening); take a beat from a waiting moment.
+                if (beat["sources"]["crafted"].get("malformed_meta_blocks", 0) >= 1
+                        and beat["sources"]["missing"].get("reason", "").startswith("lost")):
                     return beat
             return None
 
-        beat = wait_for(counted, 30, "a heartbeat counting crafted's malformed blocks")
+        beat = wait_for(counted, 30,
+                        "a heartbeat counting crafted's malformed blocks while missing is lost")
         jsonschema.validate(beat, event_schema)
         assert beat["sources"]["good"]["malformed_meta_blocks"] == 0  # Icecast's are well formed
         assert beat["sources"]["missing"]["reason"].startswith("lost: HTTP 404")
