@@ -3,6 +3,7 @@
     nice python benchmarks/radio.py                          # 100, 500, 1000 streams, light model
     nice python benchmarks/radio.py --n 100 --n 800 --seconds 60 --model models/X.tflite
     nice python benchmarks/radio.py --n 100 --workers 1 --workers 2   # 1 vs 2 worker processes
+    nice python benchmarks/radio.py --n 500 --decoder libmpg123 --decoder libavcodec  # MP3 decoders
     nice python benchmarks/radio.py --raw                     # raw decode costs only
 
 Each trial: Icecast 2 (Debian's ``icecast2``) on loopback with a raised client limit and no
@@ -108,7 +109,7 @@ def write_config(path: Path, n: int, url: str, model: Path, endpoint: str,
 
 
 def trial(n: int, seconds: float, model: Path, icecast: Icecast,
-          workers: int = 1) -> dict[str, Any]:
+          workers: int = 1, decoder: str = "libmpg123") -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="radio-bench-"))
     endpoint = f"ipc://{tmp}/events.sock"
     config = tmp / "genrecast.toml"
@@ -117,7 +118,7 @@ def trial(n: int, seconds: float, model: Path, icecast: Icecast,
     sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, endpoint, str(log)],
                            stdout=subprocess.PIPE, text=True)
     assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp))
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp), GENRECAST_MP3_DECODER=decoder)
     t0 = time.time()
     err = open(tmp / "daemon.err", "w")  # noqa: SIM115 - closed when the daemon has exited
     daemon = subprocess.Popen([sys.executable, "-m", "genrecast.daemon.cli", "run", "--config",
@@ -162,6 +163,10 @@ def trial(n: int, seconds: float, model: Path, icecast: Icecast,
         daemon.wait()
     exit_s = time.monotonic() - t_int
     err.close()
+    if daemon.returncode not in (0, -signal.SIGINT):
+        tail = (tmp / "daemon.err").read_text().strip().splitlines()[-1:]
+        print(f"daemon exited with {daemon.returncode}: {tail[0] if tail else ''}",
+              file=sys.stderr, flush=True)
     time.sleep(0.5)
     sub.terminate()
     sub.wait()
@@ -187,8 +192,8 @@ def trial(n: int, seconds: float, model: Path, icecast: Icecast,
          ) if latencies else (lambda f: None)
     p95 = q(0.95)
     result = {
-        "n": n, "workers": workers, "model": model.stem, "all_running_s": None if all_running_s is None
-        else round(all_running_s, 2), "running": len(up),
+        "n": n, "workers": workers, "decoder": decoder, "model": model.stem,
+        "all_running_s": None if all_running_s is None else round(all_running_s, 2), "running": len(up),
         "model_loaded_s": round(opened_t - t0, 2),
         "running_after_open_s": None if all_running_s is None
         else round(max(up.values()) - opened_t, 2),
@@ -214,21 +219,31 @@ def raw_costs() -> dict[str, float]:
                     str(DEMO), "-c:a", "libmp3lame", "-b:a", "128k", str(mp3)], check=True)
     data = mp3.read_bytes()
     from genrecast.daemon.audio.ring import Ring
-    from genrecast.daemon.audio.sources.stream_decode import BATCH_BYTES, OUT_RATE_HZ, StreamDecoder
+    from genrecast.daemon.audio.sources.stream_decode import (
+        BATCH_BYTES,
+        MP3_DECODER_ENV,
+        OUT_RATE_HZ,
+        StreamDecoder,
+    )
 
-    ring = Ring(OUT_RATE_HZ * 4, 1)
-    decoder = StreamDecoder("mp3", ring.write, lambda exc: None)
-    t = time.process_time()
-    for i in range(0, len(data), BATCH_BYTES):
-        decoder.feed(data[i:i + BATCH_BYTES])
-    ours = time.process_time() - t
-    seconds = ring.written / OUT_RATE_HZ
+    costs: dict[str, float] = {}
+    seconds = 0.0
+    for backend in ("libmpg123", "libavcodec"):
+        os.environ[MP3_DECODER_ENV] = backend
+        ring = Ring(OUT_RATE_HZ * 4, 1)
+        decoder = StreamDecoder("mp3", ring.write, lambda exc: None)
+        t = time.process_time()
+        for i in range(0, len(data), BATCH_BYTES):
+            decoder.feed(data[i:i + BATCH_BYTES])
+        used = time.process_time() - t
+        seconds = ring.written / OUT_RATE_HZ
+        costs[f"{decoder.backend}_ms_per_stream_s"] = round(used / seconds * 1000, 3)
+    os.environ.pop(MP3_DECODER_ENV)
     r = subprocess.run(["bash", "-c", f"TIMEFORMAT='%U %S'; time ffmpeg -nostdin -loglevel error "
                         f"-i {mp3} -f f32le -ac 1 -ar {OUT_RATE_HZ} - > /dev/null"],
                        capture_output=True, text=True, check=True)
     user, sys_ = map(float, r.stderr.split()[-2:])
-    return {"audio_s": round(seconds, 1),
-            "pyav_ms_per_stream_s": round(ours / seconds * 1000, 3),
+    return {"audio_s": round(seconds, 1), **costs,
             "ffmpeg_cli_ms_per_stream_s": round((user + sys_) / seconds * 1000, 3)}
 
 
@@ -240,6 +255,8 @@ def main() -> None:
                     help="model(s) (default: the light model)")
     ap.add_argument("--workers", type=int, action="append",
                     help="[engine] workers per trial (repeatable; default 1)")
+    ap.add_argument("--decoder", choices=["libmpg123", "libavcodec"], action="append",
+                    help="MP3 decoder per trial (repeatable; default libmpg123)")
     ap.add_argument("--raw", action="store_true", help="only the raw decode costs")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
@@ -248,7 +265,7 @@ def main() -> None:
     if args.raw:
         return
     counts = args.n or [100, 500, 1000]
-    models = args.model or [LIGHT_MODEL]
+    models = [m.resolve() for m in args.model or [LIGHT_MODEL]]  # the config lives elsewhere
     icecast = Icecast(clients=max(counts) + 50, burst_bytes=0)
     icecast.start()
     results = []
@@ -257,19 +274,21 @@ def main() -> None:
         for model in models:
             for n in counts:
                 for workers in args.workers or [1]:
-                    res = trial(n, args.seconds, model, icecast, workers)
-                    print(json.dumps(res), flush=True)
-                    results.append(res)
+                    for decoder in args.decoder or ["libmpg123"]:
+                        res = trial(n, args.seconds, model, icecast, workers, decoder)
+                        print(json.dumps(res), flush=True)
+                        results.append(res)
     finally:
         icecast.stop()
-    cols = ["model", "n", "workers", "model_loaded_s", "running_after_open_s", "all_running_s",
+    cols = ["model", "n", "workers", "decoder", "model_loaded_s", "running_after_open_s", "all_running_s",
             "cpu_ms_per_stream_s", "cores",
             "pss_mb_per_stream", "expected", "received", "gaps", "p50_s", "p95_s", "exit_s", "sustained"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for res in results:
         print("| " + " | ".join(str(res[c]) for c in cols) + " |")
-    print(f"\nraw decode (same audio, one thread): in-process {raw['pyav_ms_per_stream_s']} ms "
-          f"per stream-second, ffmpeg CLI {raw['ffmpeg_cli_ms_per_stream_s']} ms "
+    print(f"\nraw decode (same audio, one thread), ms per stream-second: libmpg123 "
+          f"{raw['libmpg123_ms_per_stream_s']}, libavcodec {raw['libavcodec_ms_per_stream_s']}, "
+          f"ffmpeg CLI {raw['ffmpeg_cli_ms_per_stream_s']} "
           f"(median of none: one run each; machine load {os.getloadavg()[0]:.1f})")
     if args.json:
         args.json.write_text(json.dumps({"raw": raw, "trials": results}, indent=1))

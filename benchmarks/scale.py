@@ -3,6 +3,8 @@
     python benchmarks/scale.py                  # full run: search, 60-s confirmation, table
     python benchmarks/scale.py --quick          # shorter trials, 20-s confirmation
     python benchmarks/scale.py --trial 500      # one trial of 500 sources, JSON result
+    python benchmarks/scale.py --workers 2 --start 1500 --model models/classical-rock-specnet.tflite
+                                                # the sources of each trial over 2 processes
 
 Every trial runs in a fresh process: a real ``Daemon`` with N ``FedSource`` inputs (one feeder
 thread writes 1024-frame blocks into each source's ``Ring`` at real-time pace, like PortAudio
@@ -220,14 +222,24 @@ def summarise(n: int, hop_s: float, seconds: float, feeder: Feeder, lines: list[
     return result
 
 
-def trial(n: int, seconds: float, hop_s: float, model: Path) -> dict[str, Any]:
-    """``run_trial`` in a fresh process (memory and threads of one trial never leak into the next)."""
-    cmd = [sys.executable, __file__, "--trial", str(n), "--seconds", str(seconds),
-           "--hop", str(hop_s), "--model", str(model)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    if proc.returncode != 0:
-        raise RuntimeError(f"trial of {n} sources failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+def trial(n: int, seconds: float, hop_s: float, model: Path, workers: int = 1) -> dict[str, Any]:
+    """``run_trial`` in fresh processes (memory and threads of one trial never leak into the
+    next): one, or ``workers`` at once with a share of the sources each, as ``[engine] workers``
+    shards them (each an independent daemon with its own subscriber; the parent's relay is
+    measured by ``radio.py``)."""
+    shares = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
+    procs = [subprocess.Popen([sys.executable, __file__, "--trial", str(share), "--seconds",
+                               str(seconds), "--hop", str(hop_s), "--model", str(model)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for share in shares if share]
+    parts = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=seconds + 120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"trial of {n} sources failed:\n{err[-3000:]}")
+        parts.append(json.loads(out.strip().splitlines()[-1]))
+    result = parts[0] if len(parts) == 1 else merge_shards(parts)
+    result["workers"] = len(parts)
     ok = "sustained" if result["sustained"] else "NOT sustained"
     print(f"  {n:5d} sources, {seconds:g} s: {ok}; received {result['windows_received']}/"
           f"{result['windows_expected']}, p95 {result['latency_p95_ms']:.0f} ms, p99 "
@@ -237,14 +249,30 @@ def trial(n: int, seconds: float, hop_s: float, model: Path) -> dict[str, Any]:
     return result
 
 
+def merge_shards(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One trial's figures from its workers': counts and costs add up, latencies take the worst."""
+    n = sum(p["sources"] for p in parts)
+    out = dict(parts[0])
+    for key in ("windows_expected", "windows_received", "seq_gaps", "ring_overrun_frames",
+                "cpu_s_per_s", "loop_cpu_s_per_s", "rss_mb", "peak_rss_mb"):
+        out[key] = sum(p[key] for p in parts)
+    for key in ("latency_median_ms", "latency_p95_ms", "latency_p99_ms", "latency_growth_ms",
+                "feeder_max_lag_ms"):
+        out[key] = max(p[key] for p in parts)
+    out["sources"] = n
+    out["cpu_ms_per_stream_s"] = out["cpu_s_per_s"] / n * 1e3
+    out["sustained"] = all(p["sustained"] for p in parts)
+    return out
+
+
 def search(start: int, limit: int, seconds: float, hop_s: float, model: Path,
-           bisect_steps: int) -> tuple[int, dict[int, dict[str, Any]]]:
+           bisect_steps: int, workers: int = 1) -> tuple[int, dict[int, dict[str, Any]]]:
     """Largest sustained count: double from ``start`` until a failure, then bisect."""
     results: dict[int, dict[str, Any]] = {}
     good, bad = 0, None
     n = start
     while n <= limit:
-        results[n] = trial(n, seconds, hop_s, model)
+        results[n] = trial(n, seconds, hop_s, model, workers)
         if not results[n]["sustained"]:
             bad = n
             break
@@ -254,7 +282,7 @@ def search(start: int, limit: int, seconds: float, hop_s: float, model: Path,
         if bad is None or bad - good <= max(8, good // 16):
             break
         mid = (good + bad) // 2
-        results[mid] = trial(mid, seconds, hop_s, model)
+        results[mid] = trial(mid, seconds, hop_s, model, workers)
         if results[mid]["sustained"]:
             good = mid
         else:
@@ -342,6 +370,8 @@ def main() -> None:
     ap.add_argument("--lockstep", action="store_true",
                     help="with --trial: all sources start together (windows all due at once)")
     ap.add_argument("--quick", action="store_true", help="10-s trials, 20-s confirmation")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker processes sharing each trial's sources (2: both cores here)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                     help="with --trial: override a daemon constant for an A/B comparison, "
                          "e.g. service.MIN_TICK_S=0")
@@ -356,22 +386,24 @@ def main() -> None:
         args.seconds, args.confirm_seconds = 10.0, 20.0
     from report_scale import print_report
 
-    print(f"scale benchmark on {os.cpu_count()} cores, model {args.model.name}", flush=True)
+    print(f"scale benchmark on {os.cpu_count()} cores, model {args.model.name}, "
+          f"{args.workers} worker process(es) per trial", flush=True)
     print("1 source, hop 0.5 s (CPU per stream-second, latency, memory):", flush=True)
     single = trial(1, args.seconds, 0.5, args.model)
     print(f"largest sustained count at hop {args.hop:g} s:", flush=True)
-    best, results = search(args.start, args.limit, args.seconds, args.hop, args.model, 4)
+    w = args.workers
+    best, results = search(args.start, args.limit, args.seconds, args.hop, args.model, 4, w)
     short_best = best
-    confirm = trial(best, args.confirm_seconds, args.hop, args.model) if best else None
+    confirm = trial(best, args.confirm_seconds, args.hop, args.model, w) if best else None
     for _ in range(4):  # the long trial is stricter: step down until it holds
         if confirm is None or confirm["sustained"] or best <= args.start:
             break
         best = int(best * 0.8)
-        confirm = trial(best, args.confirm_seconds, args.hop, args.model)
+        confirm = trial(best, args.confirm_seconds, args.hop, args.model, w)
     if confirm is not None and not confirm["sustained"]:
         best = 0
     print("memory and cost at 1000 sources:", flush=True)
-    thousand = trial(1000, args.seconds, args.hop, args.model)
+    thousand = trial(1000, args.seconds, args.hop, args.model, w)
     raw = raw_costs(args.model, max(best, 1), 10.0)
     offline = offline_throughput(args.model)
     print_report(single, best, short_best, confirm, thousand, raw, offline, args.hop)

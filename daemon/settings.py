@@ -221,11 +221,30 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     num_threads: int = 1
     """Threads for the LiteRT interpreter."""
-    workers: int = 1
+    workers: int = 0
     """``[engine] workers``: processes the sources are sharded over (1: everything in this
-    process). 0 in the file means one per core."""
+    process; AUTO_WORKERS: see ``resolved_workers``). 0 in the file means one per core."""
     config_path: Path | None = None
     """The TOML file these settings came from, if any (reloaded on SIGHUP)."""
+
+
+AUTO_WORKERS = 0
+# "auto" adds a worker process per this many sources, up to one per core. Measured with
+# benchmarks/radio.py: 200 MP3 streams cost about a third of a core and a worker's fixed cost
+# (interpreter, libraries, model: ~75 MB) is then under 0.4 MB per stream; a few sources on a
+# Raspberry Pi stay in one process.
+SOURCES_PER_AUTO_WORKER = 200
+
+
+def resolved_workers(settings: Settings, cores: int | None = None) -> int:
+    """The number of processes ``genrecast run`` uses for these settings."""
+    n = len(settings.sources)
+    if settings.workers != AUTO_WORKERS:
+        return max(1, min(settings.workers, n))
+    if any(s.kind == "stdin" for s in settings.sources):
+        return 1  # stdin cannot be shared; an explicit workers > 1 says so with an error
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(cores, -(-n // SOURCES_PER_AUTO_WORKER)))
 
 
 def parse_source_spec(text: str, index: int = 0) -> SourceSettings:

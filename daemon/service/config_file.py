@@ -41,6 +41,7 @@ from genrecast.daemon.service.config_outputs import mqtt_settings, web_settings
 from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.settings import (
+    AUTO_WORKERS,
     ControlSettings,
     DecisionSettings,
     MetricsSettings,
@@ -353,7 +354,9 @@ def load_settings(path: Path | str | None = None,
     metrics = _metrics(rep, merged["metrics"])
     mqtt = mqtt_settings(rep, merged["mqtt"], base)
     web = web_settings(rep, merged["web"], base)
-    workers = int(merged["engine"].get("workers", 1)) or (os.cpu_count() or 1)
+    workers_value = merged["engine"].get("workers", "auto")
+    workers = (AUTO_WORKERS if workers_value == "auto"
+               else int(workers_value) or (os.cpu_count() or 1))
     return Settings(sources=sources, model_path=model_path, decisions=decisions,
                     publish=publish, control=control, metrics=metrics, mqtt=mqtt, web=web,
                     num_threads=threads, workers=workers,

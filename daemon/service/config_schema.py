@@ -87,7 +87,8 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "startup_grace_s": (_number(0.0, 60.0), "1.0"),
     },
     "engine": {
-        "workers": (_number(0, 256, integer=True), "2 (0: one per core)"),
+        "workers": (lambda v: None if v == "auto" else _number(0, 256, integer=True)(v),
+                    '"auto" (default), 2, or 0 (one per core)'),
     },
     "control": {
         "endpoint": (_string(), '"ipc:///run/genrecast/control.sock"'),

@@ -363,12 +363,13 @@ def run_service(settings: Settings, overrides: Mapping[str, Any] | None = None) 
         run_workers,
         worker_settings,
     )
+    from genrecast.daemon.settings import resolved_workers
 
     worker_spec = os.environ.get(WORKER_ENV)
     if worker_spec:  # one of the parent's workers: its shard, private endpoints
         die_with_parent()
         settings = worker_settings(settings, worker_spec)
-    elif settings.workers > 1 and len(settings.sources) > 1:
+    elif resolved_workers(settings) > 1:
         run_workers(settings, sys.argv[1:])
         return
     daemon = Daemon(settings)

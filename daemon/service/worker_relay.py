@@ -6,12 +6,16 @@ the one endpoint users configured (with its CURVE keys, if any). Events keep the
 per-source sequence numbers (a source lives in exactly one worker, so they stay gap-free).
 Heartbeats are the exception: each worker's heartbeat is kept, and the relay publishes one
 merged heartbeat (every source of every worker) at the configured interval, so subscribers see
-one daemon, as with ``workers = 1``.
+one daemon, as with ``workers = 1``. The parent's own outputs (MQTT, the web page) hook
+``on_event`` and see every forwarded event, decoded; events of the parent itself (the MQTT
+connection's status) are handed over with ``post`` and sent from the relay's thread, which owns
+the socket.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +29,7 @@ from genrecast.daemon.wire.publisher import Publisher
 log = logging.getLogger(__name__)
 
 POLL_MS = 100
+RECONNECT_MS = 20  # a (re)starting worker's socket is joined within this after it binds
 HEARTBEAT_TOPIC = topic_for("heartbeat", HEARTBEAT_SOURCE).encode()
 
 
@@ -33,16 +38,19 @@ class Relay:
 
     def __init__(self, publish: PublishSettings, endpoints: list[str],
                  setup: list[Callable[[Any], None]] | None = None,
-                 extra: Callable[[], dict[str, Any]] | None = None) -> None:
+                 extra: Callable[[], dict[str, Any]] | None = None, model_id: str = "") -> None:
         self.publisher = Publisher(publish, setup=setup)  # binds now: a taken endpoint fails early
         self.publish = publish
         self.endpoints = endpoints
         self.extra = extra or (lambda: {})
         self.heartbeats: dict[int, dict[str, Any]] = {}  # worker index → its last heartbeat
         self.forwarded = 0
+        self.on_event: list[Callable[[str, dict[str, Any]], None]] = []
+        """Called on the relay thread for every forwarded event (never block)."""
+        self._posted: queue.SimpleQueue[tuple[str, str, dict[str, Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._started = time.monotonic()
-        self._events: EventFactory | None = None
+        self._events = EventFactory(model_id)
         self._thread = threading.Thread(target=self._run, name="genrecast-relay", daemon=True)
 
     def start(self) -> Relay:
@@ -58,6 +66,7 @@ class Relay:
             sub.setsockopt(zmq.SUBSCRIBE, b"")
             sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
             sub.linger = 0
+            sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
             sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
             poller.register(sub, zmq.POLLIN)
             subs.append(sub)
@@ -65,8 +74,12 @@ class Relay:
         pub = self.publisher.socket
         next_beat = time.monotonic() + self.publish.heartbeat_s
         try:
-            while not self._stop.is_set():
-                for sock, _ in poller.poll(POLL_MS):
+            while True:
+                stopping = self._stop.is_set()
+                ready = poller.poll(0 if stopping else POLL_MS)
+                if stopping and not ready:  # what the stopped workers sent last is forwarded
+                    break
+                for sock, _ in ready:
                     while True:
                         try:
                             message = sock.recv(zmq.NOBLOCK)
@@ -80,6 +93,9 @@ class Relay:
                             self.forwarded += 1
                         except zmq.Again:
                             self.publisher.dropped += 1
+                        if self.on_event:
+                            self._hand_over(message)
+                self._send_posted()
                 now = time.monotonic()
                 if now >= next_beat:
                     next_beat = now + self.publish.heartbeat_s
@@ -91,22 +107,52 @@ class Relay:
             for sub in subs:
                 sub.close()
 
+    def _hand_over(self, message: bytes) -> None:
+        try:
+            topic, event = decode(message)
+        except ValueError:
+            return
+        for hook in self.on_event:
+            try:
+                hook(topic, event)
+            except Exception:  # an output's bug must not stop the events of every worker
+                log.exception("relay: an output failed on %s", topic)
+
+    def post(self, kind: str, source: str, **fields: Any) -> None:
+        """Publish an event of the parent's own (any thread): sent within ``POLL_MS``."""
+        self._posted.put((kind, source, fields))
+
+    def _send_posted(self) -> None:
+        while True:
+            try:
+                kind, source, fields = self._posted.get_nowait()
+            except queue.Empty:
+                return
+            topic, event = self._events.make(kind, source, time.time(), **fields)
+            self.publisher.send(topic, event)
+            for hook in self.on_event:  # as in one process: the outputs see the daemon's events
+                hook(topic, event)
+
     def _heartbeat(self, now: float) -> None:
         beats = list(self.heartbeats.values())
         if not beats:
             return
-        if self._events is None:
-            self._events = EventFactory(str(beats[0].get("model_id", "")))
         self._events.model_id = str(beats[-1].get("model_id", self._events.model_id))
         sources: dict[str, Any] = {}
         for beat in beats:
             sources.update(beat.get("sources", {}))
         topic, event = self._events.make(
             "heartbeat", HEARTBEAT_SOURCE, time.time(),
-            uptime_s=round(now - self._started, 3), backend=str(beats[0].get("backend", "?")),
+            uptime_s=round(now - self._started, 3), backend=self.backend,
             sources=sources)
         event.update(self.extra())
         self.publisher.send(topic, event)
+
+    @property
+    def backend(self) -> str:
+        """The workers' classifier backend, from their heartbeats ("?" before the first)."""
+        beats = list(self.heartbeats.values())
+        return str(beats[0].get("backend", "?")) if beats else "?"
 
     def forget(self, worker: int) -> None:
         """A worker died: its sources leave the merged heartbeat until it reports again."""

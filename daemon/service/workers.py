@@ -21,7 +21,7 @@ daemon with that code; one that crashes or is killed is restarted with backoff, 
 open again; one that finished (its files ended) is not restarted. SIGHUP (``systemctl reload``)
 reloads every worker. SIGINT/SIGTERM: SIGTERM to every worker, SIGKILL to any still running
 after ``STOP_TIMEOUT_S``; a second signal exits at once.
-MQTT and the web dashboard need ``workers = 1`` for now.
+MQTT and the web dashboard run in the parent, fed by the relay (``worker_outputs``).
 """
 
 from __future__ import annotations
@@ -47,12 +47,19 @@ from genrecast.daemon.settings import (
     MqttSettings,
     Settings,
     WebSettings,
+    resolved_workers,
 )
 
 log = logging.getLogger(__name__)
 
 WORKER_ENV = "GENRECAST_WORKER"
-STOP_TIMEOUT_S = 1.8  # SIGTERM → SIGKILL; the issue's budget is 2 s from the signal to exit
+# The parent's relay connects before a worker binds and retries every 20 ms; a
+# worker waits this long after binding so its first status events ("running") are not lost to
+# ZeroMQ's slow joiner (MQTT and the page need them as much as subscribers do).
+WORKER_GRACE_S = 0.2
+# SIGTERM → SIGKILL. The budget is 2 s from the signal to exit; the parent needs the rest to
+# forward the workers' last events and close MQTT and the dashboard (1000 streams: 0.3-0.4 s).
+STOP_TIMEOUT_S = 1.5
 RESTART_START_S = 1.0
 RESTART_MAX_S = 30.0
 STABLE_S = 30.0  # a worker up this long gets its backoff reset
@@ -69,7 +76,7 @@ def worker_settings(settings: Settings, spec: str) -> Settings:
     index, count = int(index_s), int(count_s)
     publish = dataclasses.replace(settings.publish, endpoint=f"ipc://{folder}/w{index}.events",
                                   curve_secret_key="", curve_authorized_dir="", ipc_mode=0o600,
-                                  ipc_group="", startup_grace_s=0.0)
+                                  ipc_group="", startup_grace_s=WORKER_GRACE_S)
     return dataclasses.replace(
         settings, sources=settings.sources[index::count], publish=publish,
         control=ControlSettings(endpoint=f"ipc://{folder}/w{index}.control"),
@@ -89,9 +96,6 @@ def check_shardable(settings: Settings) -> None:
     if any(s.kind == "stdin" for s in settings.sources):
         raise ConfigError("a stdin source cannot be shared with worker processes; "
                           "set [engine] workers = 1")
-    if settings.mqtt.enabled or settings.web.enabled:
-        raise ConfigError("[mqtt] and [web] need [engine] workers = 1 for now; "
-                          "set workers = 1 or remove them")
 
 
 @dataclass
@@ -116,7 +120,7 @@ class WorkerPool:
 
     def __init__(self, settings: Settings, argv: list[str]) -> None:
         self.settings = settings
-        self.count = min(settings.workers, len(settings.sources))
+        self.count = resolved_workers(settings)
         self.dir = Path(tempfile.mkdtemp(prefix="genrecast-workers-"))  # 0700
         self.argv = argv
         self.workers = [Worker(i, tuple(s.name for s in settings.sources[i::self.count]))
@@ -209,6 +213,18 @@ class WorkerPool:
                 worker.proc.kill()
 
 
+def card_facts(settings: Settings) -> tuple[tuple[str, ...], str]:
+    """The model's labels and id for the parent's outputs (the workers load the model itself;
+    a bad model stops them with its own error)."""
+    from genrecast.daemon.model.card import load_card
+
+    try:
+        card = load_card(settings.model_path)
+    except (UserError, OSError, ValueError):
+        return (), ""
+    return tuple(card.labels), card.model_id
+
+
 def run_workers(settings: Settings, argv: list[str]) -> None:
     """``genrecast run`` with ``workers > 1``: the parent process (see the module docstring)."""
     import zmq
@@ -216,6 +232,7 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
     from genrecast.daemon.service.notify import Notifier
     from genrecast.daemon.service.worker_control import WorkerControl
     from genrecast.daemon.service.worker_metrics import serve_worker_metrics
+    from genrecast.daemon.service.worker_outputs import ParentOutputs
     from genrecast.daemon.service.worker_relay import Relay
     from genrecast.daemon.wire.curve_auth import CurveServer
 
@@ -243,20 +260,29 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
     if p.curve_secret_key:
         setup.append(CurveServer(zmq.Context.instance(), p.curve_secret_key,
                                  p.curve_authorized_dir).secure)
-    relay = Relay(p, [pool.endpoint(w.index, "events") for w in pool.workers], setup=setup)
+    labels, model_id = card_facts(settings)
+    relay = Relay(p, [pool.endpoint(w.index, "events") for w in pool.workers], setup=setup,
+                  model_id=model_id)
     server = None
     metrics = None
+    outputs: ParentOutputs | None = None
     try:
+        outputs = ParentOutputs(settings, relay, control)
+        relay.extra = outputs.heartbeat_fields
         if settings.control.endpoint != "off":
             server = ControlServer(zmq.Context.instance(), settings.control.resolved_endpoint(),
                                    control.handlers(), ipc_mode=p.ipc_mode,
                                    ipc_group=p.ipc_group).start()
         if settings.metrics.port:
             metrics = serve_worker_metrics(control, settings.metrics)
+        outputs.watch(metrics)
         relay.start()
         pool.start()
+        outputs.start(labels)
+        web = outputs.web
         print(f"genrecast: {pool.count} workers, events on {relay.publisher.bound_endpoint}, "
-              f"control on {server.endpoint if server else 'off'}, sources: "
+              f"control on {server.endpoint if server else 'off'}, "
+              + (f"dashboard on {web.url}, " if web is not None else "") + "sources: "
               + ", ".join(f"{s.name}={s.spec}" for s in settings.sources),
               file=sys.stderr, flush=True)
         ready = False
@@ -277,9 +303,11 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
     finally:
         notifier.stopping("stopping")
         pool.stop()
+        relay.stop()  # after the workers: their last events are forwarded first
+        if outputs is not None:
+            outputs.close()
         if server is not None:
             server.stop()
-        relay.stop()
         if metrics is not None:
             metrics.close()
         notifier.close()

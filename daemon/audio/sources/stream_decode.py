@@ -2,10 +2,14 @@
 
 Each stream's reader thread only waits on its socket (no GIL held) and hands the compressed bytes
 over in batches of about half a second (``BATCH_BYTES``). A decoder thread turns a batch into
-PCM with PyAV (FFmpeg's libavcodec in the wheel: ``CodecContext.parse`` + ``decode``, no
-container, no probing), downmixes it, resamples it to ``OUT_RATE_HZ`` with soxr and writes the
-stream's ring: one pass of Python per batch rather than a thread per stream waking for every
-26-ms MP3 frame. A stream is pinned to one decoder thread, so its batches stay in order.
+mono PCM, resamples it to ``OUT_RATE_HZ`` with soxr and writes the stream's ring: one pass of
+Python per batch rather than a thread per stream waking for every 26-ms MP3 frame. A stream is
+pinned to one decoder thread, so its batches stay in order.
+
+MP3 decodes with libmpg123 (``mpg123.py``: mono, a quarter of the rate, about 2.5× cheaper);
+AAC, and MP3 where libmpg123 is missing or ``GENRECAST_MP3_DECODER=libavcodec`` is set, with PyAV
+(FFmpeg's libavcodec in the wheel: ``CodecContext.parse`` + ``decode``, no container, no
+probing) and a numpy downmix.
 
 Measured on a 2-core machine (one MP3, 128 kbit/s, 44.1 kHz stereo): PyAV's own resampler
 (``AudioResampler`` to 8 kHz mono) cost about 5 ms of CPU per stream-second on top of decoding,
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import soxr
+from genrecast.daemon.audio.sources import mpg123
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,14 @@ CODECS = {"audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mpeg3": "mp3", "audio/
           "audio/aac": "aac", "audio/aacp": "aac", "audio/x-aac": "aac"}
 
 
+MP3_DECODER_ENV = "GENRECAST_MP3_DECODER"  # "libavcodec" forces PyAV for MP3 (comparisons)
+
+
+def use_mpg123(codec: str) -> bool:
+    return (codec == "mp3" and os.environ.get(MP3_DECODER_ENV, "") != "libavcodec"
+            and mpg123.available())
+
+
 def codec_for(content_type: str) -> str | None:
     """The libavcodec decoder for a stream's Content-Type, or None (ffmpeg takes it)."""
     return CODECS.get(content_type)
@@ -49,9 +62,6 @@ class StreamDecoder:
 
     def __init__(self, codec: str, sink: Callable[[np.ndarray], None],
                  on_error: Callable[[Exception], None]) -> None:
-        import av  # FFmpeg's libraries: imported only when a url source decodes in-process
-
-        self._av: Any = av
         self.codec = codec
         self.sink = sink
         """Takes mono float32 PCM at OUT_RATE_HZ (the stream's ring)."""
@@ -62,15 +72,51 @@ class StreamDecoder:
         self.submitted = 0
         self.done = 0
         self.dropped_batches = 0
-        self._ctx: Any = av.CodecContext.create(codec, "r")
         self._resampler: Any = None
         self._in_rate = 0
         self._undecodable = 0
+        self._ctx: Any = None
+        self._mp3: mpg123.Mpg123Stream | None = None
+        if use_mpg123(codec):
+            self.backend = "libmpg123"
+            self._mp3 = mpg123.Mpg123Stream(OUT_RATE_HZ)
+        else:
+            import av  # FFmpeg's libraries: imported only when a url source decodes with them
+
+            self.backend = "libavcodec"
+            self._av: Any = av
+            self._ctx = av.CodecContext.create(codec, "r")
 
     def feed(self, data: bytes) -> None:
         if self.closed:
-            self._ctx = self._resampler = None  # freed on the decoder thread, which used them
+            if self._mp3 is not None:
+                self._mp3.close()
+            self._ctx = self._resampler = self._mp3 = None  # freed on the decoder thread
             return
+        if self._mp3 is not None:
+            mono = self._mp3.decode(data)
+            rate = self._mp3.rate
+        else:
+            mono, rate = self._decode_av(data)
+        if not mono.size:
+            self._undecodable += len(data)
+            if self._undecodable > MAX_UNDECODABLE_BYTES:
+                self.closed = True
+                self.on_error(ConnectionError(
+                    f"{self._undecodable} bytes of the stream did not decode as {self.codec}"))
+            return
+        self._undecodable = 0
+        if rate != self._in_rate:
+            self._in_rate = rate
+            self._resampler = (None if rate == OUT_RATE_HZ else
+                               soxr.ResampleStream(rate, OUT_RATE_HZ, 1, dtype="float32",
+                                                   quality="MQ"))
+        out = mono if self._resampler is None else self._resampler.resample_chunk(mono)
+        if out.shape[0] and not self.closed:
+            self.sink(out)
+
+    def _decode_av(self, data: bytes) -> tuple[np.ndarray, int]:
+        """Mono float32 PCM of one batch with libavcodec, and its rate (empty: no frame)."""
         av = self._av
         blocks = []
         rate = 0
@@ -84,13 +130,7 @@ class StreamDecoder:
                 rate = frame.sample_rate
                 blocks.append(frame.to_ndarray())
         if not blocks:
-            self._undecodable += len(data)
-            if self._undecodable > MAX_UNDECODABLE_BYTES:
-                self.closed = True
-                self.on_error(ConnectionError(
-                    f"{self._undecodable} bytes of the stream did not decode as {self.codec}"))
-            return
-        self._undecodable = 0
+            return np.empty(0, np.float32), 0
         pcm = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
         if pcm.dtype != np.float32:  # planar float is the decoders' usual output
             pcm = pcm.astype(np.float32) / np.float32(32768.0)
@@ -99,14 +139,7 @@ class StreamDecoder:
         if pcm.shape[0] == 1 and channels > 1:
             pcm = pcm.reshape(-1, channels).T
         mono = pcm.mean(axis=0, dtype=np.float32) if pcm.shape[0] > 1 else pcm[0]
-        if rate != self._in_rate:
-            self._in_rate = rate
-            self._resampler = (None if rate == OUT_RATE_HZ else
-                               soxr.ResampleStream(rate, OUT_RATE_HZ, 1, dtype="float32",
-                                                   quality="MQ"))
-        out = mono if self._resampler is None else self._resampler.resample_chunk(mono)
-        if out.shape[0] and not self.closed:
-            self.sink(out)
+        return mono, rate
 
 
 class DecoderPool:

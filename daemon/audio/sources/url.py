@@ -79,7 +79,7 @@ class UrlSource(ThreadSource):
         self._changes: collections.deque[TrackChange] = collections.deque(maxlen=64)
         self.title: str | None = None
         self.stream_url = ""
-        self.path = ""  # "pyav", "ffmpeg-pipe" or "ffmpeg" once connected
+        self.path = ""  # "libmpg123", "libavcodec", "ffmpeg-pipe" or "ffmpeg" once connected
         self.malformed_meta_blocks = 0  # over every connection
         self._fresh = True  # no ring for this connection yet
         self._malformed_before = 0
@@ -174,7 +174,7 @@ class UrlSource(ThreadSource):
         try:
             codec = codec_for(stream.content_type)
             if codec is not None:
-                self._run_pyav(stream, codec, stop)
+                self._run_in_process(stream, codec, stop)
             else:
                 self._run_ffmpeg_pipe(stream, stop)
         finally:
@@ -199,9 +199,9 @@ class UrlSource(ThreadSource):
         if pending and not stop.is_set():
             handle(bytes(pending))
 
-    def _run_pyav(self, stream: IcyStream, codec: str, stop: threading.Event) -> None:
-        self.path = "pyav"
+    def _run_in_process(self, stream: IcyStream, codec: str, stop: threading.Event) -> None:
         decoder = self._decoder = StreamDecoder(codec, self._sink, self.fail)
+        self.path = decoder.backend
         workers = pool()
         lane = workers.lane()
         try:

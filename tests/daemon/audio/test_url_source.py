@@ -57,7 +57,7 @@ def test_mp3_with_crafted_metadata_is_decoded_and_bad_blocks_counted(mp3_bytes: 
         src.open()
         assert time.monotonic() - t0 < 0.5, "open() must not wait for the stream"
         wait_until(lambda: src.ring is not None and src.ring.written >= 5 * URL_RATE_HZ)
-        assert src.error is None and src.path == "pyav"
+        assert src.error is None and src.path == "libmpg123"
         audio = src.ring.read()[:, 0]
         # The 150-Hz tone survived decoding and resampling (and no metadata byte became audio).
         spectrum = np.abs(np.fft.rfft(audio[URL_RATE_HZ:URL_RATE_HZ * 4]))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from genrecast.daemon.errors import EXIT_CONFIG, ConfigError
 from genrecast.daemon.service.config_file import load_settings
+from genrecast.daemon.settings import resolved_workers
 
 from tests.support.common import REPO
 
@@ -168,6 +169,8 @@ CASES = [
     ("[[sources]]\nkind='mic'\n[control]\nendpoint = 'tcp://0.0.0.0:5556'\n", None,
      ["control.endpoint", "not a loopback address"]),
     ("[[sources]]\nkind='mic'\n[metrics]\nport = 70000\n", None, ["metrics.port", "<= 65535"]),
+    ("[[sources]]\nkind='mic'\n[engine]\nworkers = 'many'\n", None,
+     ["engine.workers", '"auto"']),
     ("[[sources]]\nkind='mic'\n[metrics]\nhost = 'my host'\n", None,
      ["metrics.host", "not an IP address"]),
     ("[[sources]]\nkind='mic'\n[security]\nipc_mode = '0999'\n", None,
@@ -227,3 +230,34 @@ def test_per_source_flags_apply_to_file_sources(tmp_path: Path) -> None:
         _load(path, {"sources.rate_hz": "fast"})
     with pytest.raises(ConfigError, match="command line: sources.colour: unknown key"):
         _load(path, {"sources.colour": 1})
+
+
+def _sources_toml(n: int, kind: str = "url") -> str:
+    return "".join(f"[[sources]]\nname = 's{i}'\nkind = '{kind}'\ntarget = 'http://h/{i}'\n"
+                   for i in range(n))
+
+
+@pytest.mark.parametrize(("engine", "sources", "cores", "expected"), [
+    ("", 1, 2, 1),           # auto: a few sources stay in one process
+    ("", 200, 2, 1),
+    ("", 201, 2, 2),         # a worker per 200 sources ...
+    ("", 1000, 2, 2),        # ... up to one per core
+    ("", 1000, 16, 5),
+    ("workers = 'auto'", 450, 16, 3),
+    ("workers = 3", 2, 16, 2),  # never more workers than sources
+    ("workers = 1", 1000, 16, 1),
+    ("workers = 4", 10, 2, 4),
+])
+def test_workers_auto_and_explicit(tmp_path: Path, engine: str, sources: int, cores: int,
+                                   expected: int) -> None:
+    settings = _load(_write(tmp_path, f"[engine]\n{engine}\n" + _sources_toml(sources)))
+    assert resolved_workers(settings, cores) == expected
+
+
+def test_workers_zero_means_one_per_core_and_auto_keeps_stdin_in_one_process(
+        tmp_path: Path) -> None:
+    settings = _load(_write(tmp_path, "[engine]\nworkers = 0\n" + _sources_toml(4)))
+    assert settings.workers == (os.cpu_count() or 1)
+    stdin = "[[sources]]\nname = 'in'\nkind = 'stdin'\n"
+    settings = _load(_write(tmp_path, _sources_toml(600) + stdin))
+    assert resolved_workers(settings, 8) == 1
