@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.common import TONE_MODEL
 from tests.support.daemon_proc import DaemonProc, Listener, wait_for
 from tests.support.icecast import free_port
 from tests.support.mosquitto import Mosquitto, Recorder
-
-SOURCES = ("a", "b", "c", "d")  # worker 0: a, c; worker 1: b, d
+from tests.support.worker_config import SOURCES, workers_config
 
 
 @pytest.fixture
@@ -37,23 +35,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 def _config(tmp: Path, broker: Mosquitto, wav: Path, web_port: int) -> Path:
     (tmp / "mqtt_password").write_text("daemon-pw\n")
-    sources = "".join(f'[[sources]]\nname = "{n}"\nkind = "file"\ntarget = "{wav}"\n'
-                      "loop = true\n" for n in SOURCES)
-    config = tmp / "genrecast.toml"
-    config.write_text(f"""
-[model]
-path = "{TONE_MODEL}"
-[engine]
-workers = 2
-{sources}
-[decisions]
-hop_s = 0.5
-[publish]
-endpoint = "ipc://{tmp}/events.sock"
-heartbeat_s = 0.5
-[control]
-endpoint = "ipc://{tmp}/control.sock"
-[mqtt]
+    return workers_config(tmp, wav, f"""[mqtt]
 url = "{broker.url}"
 username = "genrecast"
 password_file = "mqtt_password"
@@ -61,7 +43,6 @@ client_id = "genrecast-workers"
 [web]
 listen = "127.0.0.1:{web_port}"
 """)
-    return config
 
 
 def _api_status(port: int) -> dict[str, Any]:

@@ -23,8 +23,7 @@ import soundfile as sf
 from tests.support.common import TONE_MODEL
 from tests.support.daemon_proc import DaemonProc, Listener, genrecast, wait_for
 from tests.support.icecast import free_port
-
-SOURCES = ("a", "b", "c", "d")  # worker 0: a, c; worker 1: b, d
+from tests.support.worker_config import SOURCES, workers_config
 
 
 def _config(tmp: Path, metrics_port: int) -> Path:
@@ -32,26 +31,7 @@ def _config(tmp: Path, metrics_port: int) -> Path:
     t = np.arange(5 * rate) / rate
     x = np.concatenate([0.3 * np.sin(2 * np.pi * 50 * t), 0.3 * np.sin(2 * np.pi * 150 * t)])
     sf.write(tmp / "low_high.wav", x.astype(np.float32), rate)
-    sources = "".join(f'[[sources]]\nname = "{n}"\nkind = "file"\ntarget = "low_high.wav"\n'
-                      "loop = true\n" for n in SOURCES)
-    config = tmp / "genrecast.toml"
-    config.write_text(f"""
-[model]
-path = "{TONE_MODEL}"
-[engine]
-workers = 2
-{sources}
-[decisions]
-hop_s = 0.5
-[publish]
-endpoint = "ipc://{tmp}/events.sock"
-heartbeat_s = 0.5
-[control]
-endpoint = "ipc://{tmp}/control.sock"
-[metrics]
-port = {metrics_port}
-""")
-    return config
+    return workers_config(tmp, tmp / "low_high.wav", f"[metrics]\nport = {metrics_port}\n")
 
 
 def _metric(port: int, name: str, labels: str) -> float:
