@@ -213,6 +213,12 @@ class WorkerPool:
                 worker.proc.kill()
 
 
+def _refresh_until(control: Any, stop: threading.Event, done: threading.Event) -> None:
+    while not (stop.is_set() or done.is_set()):
+        control.refresh()
+        done.wait(STATUS_EVERY_S)
+
+
 def card_facts(settings: Settings) -> tuple[tuple[str, ...], str]:
     """The model's labels and id for the parent's outputs (the workers load the model itself;
     a bad model stops them with its own error)."""
@@ -238,6 +244,7 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
 
     check_shardable(settings)
     stop = threading.Event()
+    done = threading.Event()  # the main loop ended (signal, or every worker finished)
     pool = WorkerPool(settings, argv)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -286,14 +293,14 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
               + ", ".join(f"{s.name}={s.spec}" for s in settings.sources),
               file=sys.stderr, flush=True)
         ready = False
-        next_status = 0.0
+        # Status is asked of the workers on a thread of its own: a busy worker answers late
+        # (up to WORKER_TIMEOUT_S each), and the signal must not wait behind it.
+        threading.Thread(target=_refresh_until, args=(control, stop, done),
+                         name="genrecast-status", daemon=True).start()
         while not stop.wait(TICK_S):
             now = time.monotonic()
             if not pool.check(now, on_exit=lambda w: relay.forget(w.index)):
                 break
-            if now >= next_status:
-                next_status = now + STATUS_EVERY_S
-                control.refresh()
             if not ready and control.all_ready():
                 ready = True
                 notifier.ready(control.summary())
@@ -301,6 +308,7 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
                 notifier.status(control.summary())
             notifier.watchdog_if_due(control.all_healthy(), now)
     finally:
+        done.set()
         notifier.stopping("stopping")
         pool.stop()
         relay.stop()  # after the workers: their last events are forwarded first
