@@ -13,6 +13,7 @@ from genrecast.daemon.dsp.normalise import Normalisation
 from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .card import make_card
+from .cost import cost_entry
 from .datasets import Dataset
 from .evaluate import evaluate, load_classifier, robustness
 from .fit import FitConfig, FitResult, fit
@@ -95,6 +96,7 @@ def train_and_export(data: Dataset, cfg: FitConfig, out: Path, rate: int = 400,
             normalisation=norm, model_sha256=file_sha256(model_path)))
         extra["robustness"] = robustness(clf, data.test.x, data.test.y, data.labels,
                                          data.test.track, data.tracks, rate)
+    extra["cost"] = cost_entry(model_path)
     extra["training"]["total_seconds"] = round(time.monotonic() - started, 1)
     card = make_card(model_path, stem, data.labels, rate, data.test.x.shape[1], norm,
                      arch_name(eff), shipped, extra)

@@ -91,3 +91,17 @@ def test_float_export_is_the_rounded_network_and_int8_converts() -> None:
         ops = {op["op_name"] for op in interp._get_ops_details()}
         assert ("ROUND" in ops) == (mode == "float32"), (mode, sorted(ops))
     assert not any(layer.bypass for layer in A.int8_simulations(model))
+
+
+def test_spectral_norm_takes_out_each_windows_mean_spectrum() -> None:
+    """A window and the same window through a different EQ differ less after the layer."""
+    keras = A._keras()
+    model = A.build_model("specnet", 1200, 2, input_scale=10.0, spectral_norm=True)
+    layer = model.get_layer("spectral_norm")
+    probe = keras.Model(model.inputs[0], [layer.input, layer.output])
+    x = np.random.default_rng(4).normal(0, 0.1, (4, 1200)).astype(np.float32)
+    before, after = (np.asarray(a) for a in probe(x))
+    np.testing.assert_allclose(after.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(after, before - before.mean(axis=1, keepdims=True), atol=1e-5)
+    with pytest.raises(Exception, match="specnet only"):
+        A.build_model("conv2d", 1200, 2, spectral_norm=True)
