@@ -6,7 +6,11 @@ model is trained without that package and scored on it (float32 and full int8, a
 and +6 dB). Prints a table and writes JSON; ``--card`` adds the result to a model card.
 
     python benchmarks/leave_package_out.py DATA [--arch specnet] [--epochs 6] \\
-        [--max-windows 4000] [--json lopo.json] [--card models/default.json]
+        [--max-windows 4000] [--rate 400] [--gains 0] [--json lopo.json] \\
+        [--card models/default.json]
+
+Recipe variants (the default recipe without them): ``--augmentation production``,
+``--spectral-norm``, ``--balance-packages`` (see train/fit.py's FitConfig).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from genrecast.train.progress import quiet_tensorflow
 
 quiet_tensorflow(verbose=False)
 
+from genrecast.train.augment import PRESETS  # noqa: E402
 from genrecast.train.cache import AudioCache  # noqa: E402
 from genrecast.train.datasets import load_dataset  # noqa: E402
 from genrecast.train.fit import FitConfig  # noqa: E402
 from genrecast.train.leave_out import leave_package_out  # noqa: E402
+from genrecast.train.robustness import GAINS_DB  # noqa: E402
 
 log = logging.getLogger("leave_package_out")
 
@@ -58,6 +64,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rate", type=int, default=400)
     ap.add_argument("--packages", default="", help="comma-separated subset")
+    ap.add_argument("--gains", default="", help="comma-separated dB (default -30,-20,-10,0,6)")
+    ap.add_argument("--augmentation", default="microphone", choices=sorted(PRESETS))
+    ap.add_argument("--spectral-norm", action="store_true")
+    ap.add_argument("--balance-packages", action="store_true")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--card", type=Path, help="model card to record the result in")
     args = ap.parse_args()
@@ -65,12 +75,17 @@ def main() -> None:
     data = load_dataset(args.data, rate=args.rate, window=3 * args.rate, hop=args.rate,
                         seed=args.seed, cache=AudioCache())
     cfg = FitConfig(arch=args.arch, epochs=args.epochs, patience=args.patience, seed=args.seed,
-                    max_train_windows=args.max_windows)
+                    max_train_windows=args.max_windows, augmentation=args.augmentation,
+                    spectral_norm=args.spectral_norm, balance_packages=args.balance_packages)
     packages = [p for p in args.packages.split(",") if p] or None
-    result = leave_package_out(data, cfg, args.rate, packages)
+    gains = tuple(float(g) for g in args.gains.split(",") if g) or GAINS_DB
+    result = leave_package_out(data, cfg, args.rate, packages, gains_db=gains)
     result["config"] = {"arch": args.arch, "epochs": args.epochs, "patience": args.patience,
                         "max_train_windows": args.max_windows, "seed": args.seed,
-                        "rate_hz": args.rate, "command": " ".join(sys.argv)}
+                        "rate_hz": args.rate, "augmentation": args.augmentation,
+                        "spectral_norm": args.spectral_norm,
+                        "balance_packages": args.balance_packages,
+                        "command": " ".join(sys.argv)}
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

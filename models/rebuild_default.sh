@@ -12,7 +12,7 @@
 #
 #   bash models/rebuild_default.sh
 # Environment: VENV (default .venv), WORK (default build), EPOCHS, SEED, LOPO_EPOCHS,
-# LOPO_WINDOWS.
+# LOPO_WINDOWS; ARRANGE_ONLY=1 stops after step 2 (the genre folders, for experiments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -49,6 +49,7 @@ fi
 
 nice -n 10 "$VENV/bin/python" -m genrecast.models.arrange_recordings "$WORK/pkgs" "$WORK/recordings5"
 echo "rebuild: arranged after $(( $(date +%s) - start )) s" >&2
+[ "${ARRANGE_ONLY:-0}" = 1 ] && exit 0
 
 nice -n 10 "$VENV/bin/genrecast" train "$WORK/recordings5" --arch specnet --epochs "$EPOCHS" \
   --patience 3 --seed "$SEED" --test-fraction 0.25 --out models/default

@@ -31,6 +31,11 @@ DFT_HOP_SAMPLES = 16
 DFT_BINS = 64
 SPECNET_HOP_SAMPLES = 32  # 34 frames: half of conv2d's, and half the work of every layer after it
 SPECNET_FILTERS = (8, 16, 32, 48)
+# The front-end's geometry is set at 400 Hz. At a higher model rate (``rate_hz``, a multiple of it)
+# the DFT frames stay 128 samples (shorter in time, so the 64 bins span the wider band) and the
+# magnitudes of every ``rate_hz / BASE_RATE_HZ`` consecutive frames are averaged: the layers after
+# the front-end see as many frames per window as at 400 Hz, so they cost the same.
+BASE_RATE_HZ = 400
 # Keras' default 0.99 leaves the moving variance near its initial 1.0 for hundreds of steps while
 # the true variance of small normalised inputs is ~1e-4: inference then sees shrunken activations
 # and predicts one class (measured: validation stuck at one class for 4 epochs). 0.9 converges fast.
@@ -120,8 +125,21 @@ def _register_layers(keras: Any) -> None:
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "keep": self.keep}
 
+    @keras.saving.register_keras_serializable(package="genrecast")
+    class SubtractTimeMean(keras.layers.Layer):
+        """(batch, frames, bins) minus its mean over frames: each window's own average spectrum
+        (its long-term EQ, the mastering) taken out, bin by bin; what changes within the window
+        stays."""
+
+        def call(self, x: Any) -> Any:
+            return x - keras.ops.mean(x, axis=1, keepdims=True)
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
     _LAYERS.update(Abs=Abs, CompressSqrt=CompressSqrt, SimulateInt8=SimulateInt8,
-                   L1Magnitude=L1Magnitude, KeepFirst=KeepFirst)
+                   L1Magnitude=L1Magnitude, KeepFirst=KeepFirst,
+                   SubtractTimeMean=SubtractTimeMean)
 
 
 def load_keras_model(path: Any) -> Any:
@@ -166,9 +184,10 @@ def dft_kernels(frame: int, bins: int) -> np.ndarray:
     return (w / np.sqrt(frame)).astype(np.float32)[:, None, :]
 
 
-def spectrogram(x: Any, window: int, hop: int = DFT_HOP_SAMPLES) -> Any:
+def spectrogram(x: Any, window: int, hop: int = DFT_HOP_SAMPLES, pool: int = 1) -> Any:
     """(batch, window) → (batch, frames, DFT_BINS) compressed magnitudes, from int8-friendly
     ops: a fixed DFT as convolution filters, |re| + |im| (an L1 magnitude), a square root.
+    ``pool`` > 1 averages the magnitudes of that many consecutive frames (see BASE_RATE_HZ).
 
     The DFT runs on the window cut into hop-sized blocks (a reshape): frame f is blocks f..f+k-1,
     so it is a stride-1 convolution of k taps over ``hop`` channels, the same arithmetic as a
@@ -193,6 +212,8 @@ def spectrogram(x: Any, window: int, hop: int = DFT_HOP_SAMPLES) -> Any:
     dft.set_weights([dft_kernels(DFT_FRAME_SAMPLES, DFT_BINS).reshape(taps, hop, 2 * DFT_BINS)])
     x = _LAYERS["SimulateInt8"](name="int8_dft")(x)
     x = _LAYERS["L1Magnitude"](name="magnitude")(x)
+    if pool > 1:
+        x = L.AveragePooling1D(pool, name="frame_average")(x)
     x = _LAYERS["SimulateInt8"](name="int8_magnitude")(x)
     x = _LAYERS["CompressSqrt"](name="compress")(x)
     return _LAYERS["SimulateInt8"](name="int8_compress")(x)
@@ -231,12 +252,21 @@ def calibrate_int8_steps(model: Any, windows: np.ndarray) -> dict[str, float]:
     return steps
 
 
-def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
+def frame_pool(rate_hz: int) -> int:
+    """Frames averaged by the front-end at ``rate_hz`` (1 at 400 Hz)."""
+    if rate_hz < BASE_RATE_HZ or rate_hz % BASE_RATE_HZ:
+        raise UserError(f"model rate {rate_hz} Hz: the spectrogram models take a multiple of "
+                        f"{BASE_RATE_HZ} Hz (400, 2000, 8000, ...); pick one of those")
+    return rate_hz // BASE_RATE_HZ
+
+
+def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0,
+                 rate_hz: int = BASE_RATE_HZ) -> Any:
     keras = _keras()
     L = keras.layers
     inp = keras.Input((window,), name="window")
     x = L.Rescaling(input_scale)(inp)
-    x = spectrogram(x, window)
+    x = spectrogram(x, window, pool=frame_pool(rate_hz))
     x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = L.Reshape((-1, DFT_BINS, 1))(x)
     for filters in (32, 32, 64, 128):
@@ -251,7 +281,8 @@ def build_conv2d(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
     return keras.Model(inp, out, name="conv2d")
 
 
-def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
+def build_specnet(window: int, n_classes: int, input_scale: float = 1.0,
+                  rate_hz: int = BASE_RATE_HZ, spectral_norm: bool = False) -> Any:
     """The light model: the spectrogram front-end at a 32-sample hop, batch-normalised Conv2D
     blocks of 8, 16, 32 and 48 filters, dropout. A fifth of conv2d's cost per window
     (benchmarks/model_cost.py), which matters with many streams per host or on a small board."""
@@ -259,7 +290,9 @@ def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
     L = keras.layers
     inp = keras.Input((window,), name="window")
     x = L.Rescaling(input_scale)(inp)
-    x = spectrogram(x, window, SPECNET_HOP_SAMPLES)
+    x = spectrogram(x, window, SPECNET_HOP_SAMPLES, frame_pool(rate_hz))
+    if spectral_norm:
+        x = _LAYERS["SubtractTimeMean"](name="spectral_norm")(x)
     x = L.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = L.Reshape((-1, DFT_BINS, 1))(x)
     for i, filters in enumerate(SPECNET_FILTERS):
@@ -277,7 +310,7 @@ def build_specnet(window: int, n_classes: int, input_scale: float = 1.0) -> Any:
 
 
 def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0,
-                dual: bool = False) -> Any:
+                dual: bool = False, rate_hz: int = BASE_RATE_HZ) -> Any:
     keras = _keras()
     L = keras.layers
     inp = keras.Input((window,), name="window")
@@ -292,7 +325,8 @@ def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0,
         x = L.Dropout(0.3)(wave)
     else:
         # Second view: the fixed-DFT spectrogram, a small batch-normalised Conv2D stack.
-        s = L.BatchNormalization(momentum=BN_MOMENTUM)(spectrogram(scaled, window))
+        s = spectrogram(scaled, window, pool=frame_pool(rate_hz))
+        s = L.BatchNormalization(momentum=BN_MOMENTUM)(s)
         s = L.Reshape((-1, DFT_BINS, 1))(s)
         for filters in (16, 32, 48):
             s = L.Conv2D(filters, 3, padding="same", use_bias=False)(s)
@@ -308,19 +342,24 @@ def build_gcnet(window: int, n_classes: int, input_scale: float = 1.0,
 
 
 def build_model(arch: str, window: int, n_classes: int, seed_recipe: bool = False,
-                input_scale: float = 1.0) -> Any:
+                input_scale: float = 1.0, rate_hz: int = BASE_RATE_HZ,
+                spectral_norm: bool = False) -> Any:
     """``input_scale`` (a fixed in-graph multiply) brings normalised windows to unit RMS, so batch
-    norm's moving statistics start near the truth (see BN_MOMENTUM)."""
+    norm's moving statistics start near the truth (see BN_MOMENTUM). ``rate_hz``: the model's
+    sample rate (the spectrogram front-ends adapt to it, see BASE_RATE_HZ). ``spectral_norm``
+    (specnet only): subtract each window's mean spectrum after the front-end."""
+    if spectral_norm and arch != "specnet":
+        raise UserError(f"spectral normalisation is built for specnet only, not '{arch}'")
     if arch == "conv1d":
         return build_conv1d(window, n_classes, seed_head=seed_recipe)
     if arch == "specnet":
-        return build_specnet(window, n_classes, input_scale)
+        return build_specnet(window, n_classes, input_scale, rate_hz, spectral_norm)
     if arch == "conv2d":
-        return build_conv2d(window, n_classes, input_scale)
+        return build_conv2d(window, n_classes, input_scale, rate_hz)
     if arch == "mlp":
         return build_mlp(window, n_classes)
     if arch == "gcnet":
         return build_gcnet(window, n_classes, input_scale)
     if arch == "gcnet-dual":
-        return build_gcnet(window, n_classes, input_scale, dual=True)
+        return build_gcnet(window, n_classes, input_scale, dual=True, rate_hz=rate_hz)
     raise UserError(f"unknown --arch '{arch}'; choose one of {', '.join(ARCHITECTURES)}")

@@ -5,6 +5,11 @@ gain (-35..+8 dB), additive noise (10..40 dB SNR), a small room's reverberation 
 decaying noise, RT60 0.2..0.6 s), a band-limited speaker (high-pass 40..120 Hz), a circular time
 shift, and mixing with another window of the same class (a second voice of the same genre).
 Labels never change, so class weights stay valid.
+
+``PRODUCTION`` adds what differs between one game's soundtrack and another's of the same genre
+(mastering, not music), so a model cannot tell packages apart by it: a spectral tilt (±4 dB per
+octave), a random band limit (low-pass at 35..95% of Nyquist), dynamic-range compression (ratio
+2..8) and longer halls (RT60 up to 1.5 s).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
+from scipy import ndimage, signal
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,21 @@ class AugmentConfig:
     shift_prob: float = 0.5
     mix_prob: float = 0.15
     mix_gain_db: tuple[float, float] = (-12.0, 0.0)
+    tilt_prob: float = 0.0
+    tilt_db_per_octave: tuple[float, float] = (-4.0, 4.0)
+    lowpass_prob: float = 0.0
+    lowpass_nyquist_share: tuple[float, float] = (0.35, 0.95)
+    compress_prob: float = 0.0
+    compress_ratio: tuple[float, float] = (2.0, 8.0)
+    compress_threshold_db: tuple[float, float] = (-20.0, -6.0)
+    """Below each window's envelope peak."""
+
+
+MICROPHONE = AugmentConfig()
+PRODUCTION = AugmentConfig(reverb_prob=0.3, rt60_s=(0.2, 1.5), tilt_prob=0.5, lowpass_prob=0.3,
+                           compress_prob=0.3)
+PRESETS = {"microphone": MICROPHONE, "production": PRODUCTION}
+COMPRESS_ATTACK_S = 0.05  # the compressor's envelope: a moving RMS over this long
 
 
 def _rms(x: np.ndarray) -> np.ndarray:
@@ -59,6 +79,41 @@ def highpass(x: np.ndarray, cutoff_hz: float, rate: int) -> np.ndarray:
     return signal.sosfilt(sos, x, axis=-1)
 
 
+def equalise(x: np.ndarray, tilt_db_per_octave: np.ndarray, lowpass_hz: np.ndarray | None,
+             rate: int) -> np.ndarray:
+    """Zero-phase EQ of each window: a spectral tilt pivoting at a quarter of Nyquist
+    (``tilt_db_per_octave`` per window; below 1/32 of Nyquist the gain stays flat), and
+    where ``lowpass_hz`` is given, a 2nd-order Butterworth-shaped low-pass magnitude."""
+    n = x.shape[-1]
+    f = np.fft.rfftfreq(n, 1.0 / rate)
+    nyquist = rate / 2
+    octaves = np.log2(np.maximum(f, nyquist / 32) / (nyquist / 4))
+    gain_db = np.asarray(tilt_db_per_octave).reshape(-1, 1) * octaves[None, :]
+    response = 10 ** (gain_db / 20)
+    if lowpass_hz is not None:
+        fc = np.asarray(lowpass_hz).reshape(-1, 1)
+        response = response / np.sqrt(1 + (f[None, :] / fc) ** 4)
+    return np.fft.irfft(np.fft.rfft(x, axis=-1) * response, n=n, axis=-1)
+
+
+def compress(x: np.ndarray, ratio: np.ndarray, threshold_db: np.ndarray,
+             rate: int) -> np.ndarray:
+    """Feed-forward compression: above ``threshold_db`` (relative to each window's loudest
+    moment) the moving-RMS envelope's level rises 1/``ratio`` as fast; the window's RMS is kept."""
+    width = max(1, int(COMPRESS_ATTACK_S * rate))
+    power = ndimage.uniform_filter1d(np.square(x), width, axis=-1, mode="nearest")
+    env_db = 10 * np.log10(power + 1e-12)
+    thr = env_db.max(axis=-1, keepdims=True) + np.asarray(threshold_db).reshape(-1, 1)
+    over = np.maximum(env_db - thr, 0.0)
+    out = x * 10 ** (-over * (1 - 1 / np.asarray(ratio).reshape(-1, 1)) / 20)
+    return out * _rms(x) / _rms(out)
+
+
+def _chosen(n: int, prob: float, rng: np.random.Generator) -> np.ndarray:
+    """A random share ``prob`` of ``n`` windows (a mask); draws nothing when ``prob`` is 0."""
+    return rng.random(n) < prob if prob > 0 else np.zeros(n, dtype=bool)
+
+
 def augment(x: np.ndarray, y: np.ndarray, rate: int, rng: np.random.Generator,
             cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
     """A randomly degraded copy of raw windows ``x`` (n × window), float32."""
@@ -83,6 +138,19 @@ def augment(x: np.ndarray, y: np.ndarray, rate: int, rng: np.random.Generator,
     for group in np.array_split(hp, 8):
         if group.size:
             out[group] = highpass(out[group], rng.uniform(*cfg.highpass_hz), rate)
+    # Drawn only when enabled, so the default recipe's random stream (and model) is unchanged.
+    tilt = _chosen(n, cfg.tilt_prob, rng)
+    low = _chosen(n, cfg.lowpass_prob, rng)
+    eq = np.flatnonzero(tilt | low)
+    if eq.size:
+        slopes = np.where(tilt[eq], rng.uniform(*cfg.tilt_db_per_octave, size=eq.size), 0.0)
+        cutoff = np.where(low[eq], rng.uniform(*cfg.lowpass_nyquist_share, size=eq.size),
+                          np.inf) * rate / 2
+        out[eq] = equalise(out[eq], slopes, cutoff, rate)
+    comp = np.flatnonzero(_chosen(n, cfg.compress_prob, rng))
+    if comp.size:
+        out[comp] = compress(out[comp], rng.uniform(*cfg.compress_ratio, size=comp.size),
+                             rng.uniform(*cfg.compress_threshold_db, size=comp.size), rate)
     noisy = np.flatnonzero(rng.random(n) < cfg.noise_prob)
     if noisy.size:
         out[noisy] = add_noise(out[noisy], rng.uniform(*cfg.noise_snr_db, size=noisy.size), rng)

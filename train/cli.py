@@ -15,16 +15,15 @@ import typer
 from genrecast.daemon.errors import ModelError, UserError
 
 MODEL_RATE_HZ = 400
-WINDOW_SAMPLES = 1200
-HOP_SAMPLES = 400  # 1 s between training windows cut from audio files
+WINDOW_SECONDS = 3
+HOP_SECONDS = 1  # between training windows cut from audio files
+WINDOW_SAMPLES = WINDOW_SECONDS * MODEL_RATE_HZ
 
 
 ALL_MODES = "float32,float16,dynamic,int8"
 DataArg = Annotated[str, typer.Argument(
     help="An .npz (arrays train/test), a folder of genre subfolders of audio files, or "
     "synthetic[:N].")]
-HopOpt = Annotated[int, typer.Option(
-    min=1, help="Samples between windows cut from audio files (400 = 1 s).")]
 TestFractionOpt = Annotated[float, typer.Option(
     "--test-fraction", min=0.05, max=0.6, help="Share of each genre's tracks held out.")]
 CacheDirOpt = Annotated[Path | None, typer.Option(
@@ -89,7 +88,13 @@ def register(app: typer.Typer) -> None:
             "(0: never stop early).")] = 8,
         seed: Annotated[int, typer.Option(
             help="Seed for the split, augmentation and weights.")] = 0,
-        hop: HopOpt = HOP_SAMPLES,
+        rate: Annotated[int, typer.Option(
+            "--rate", min=400, help="Model sample rate in Hz, a multiple of 400 (the default); "
+            "recorded in the card, and the daemon resamples every source to it. Windows are "
+            f"{WINDOW_SECONDS} s at this rate.")] = MODEL_RATE_HZ,
+        hop: Annotated[int | None, typer.Option(
+            min=1, help="Samples between windows cut from audio files (default: 1 s at "
+            "--rate).")] = None,
         test_fraction: TestFractionOpt = 0.25,
         augment: Annotated[bool, typer.Option(
             "--augment/--no-augment",
@@ -120,13 +125,18 @@ def register(app: typer.Typer) -> None:
         bad = [m for m in modes if m not in MODES]
         if bad or "float32" not in modes:
             raise UserError(f"--quantizations must include float32 and only {', '.join(MODES)}")
-        dataset = _load(data, labels, hop, seed, test_fraction, cache_dir, no_cache)
+        if rate % MODEL_RATE_HZ:
+            raise UserError(f"--rate {rate}: pick a multiple of {MODEL_RATE_HZ} Hz "
+                            "(400, 2000, 8000, ...)")
+        dataset = _load(data, labels, HOP_SECONDS * rate if hop is None else hop, seed,
+                        test_fraction, cache_dir, no_cache, rate=rate,
+                        window=WINDOW_SECONDS * rate)
         cfg = FitConfig(arch=arch, recipe=recipe, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, patience=patience, seed=seed,
                         augment=augment, max_train_windows=max_windows,
                         mixed_precision=mixed_precision)
         command = "genrecast train " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else [])
-        card = train_and_export(dataset, cfg, out, MODEL_RATE_HZ, modes, command,
+        card = train_and_export(dataset, cfg, out, rate, modes, command,
                                 robustness_checks=not no_robustness)
         typer.echo(f"wrote {out.with_suffix('.tflite')} and {out.with_suffix('.json')}")
         typer.echo(summary_line(card))
@@ -166,7 +176,8 @@ def register(app: typer.Typer) -> None:
         # folder is evaluated on the tracks the model never saw.
         trained = card.extra.get("dataset", {}).get("split", {})
         split_seed = int(card.extra.get("training", {}).get("seed", 0)) if seed is None else seed
-        hop = int(trained.get("hop_samples", HOP_SAMPLES)) if hop is None else hop
+        if hop is None:
+            hop = int(trained.get("hop_samples", HOP_SECONDS * card.sample_rate_hz))
         if test_fraction is None:
             test_fraction = float(trained.get("test_fraction", 0.25))
         dataset = _load(data, ",".join(card.labels) if not data.startswith("synthetic")
@@ -197,7 +208,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="Output stem.")],
         mode: Annotated[str, typer.Option(help="float32, float16, dynamic or int8.")] = "int8",
         seed: Annotated[int, typer.Option(help="Seed of the split, as in training.")] = 0,
-        hop: HopOpt = HOP_SAMPLES,
+        hop: Annotated[int | None, typer.Option(
+            min=1, help="Samples between windows (default: 1 s at the card's rate).")] = None,
         cache_dir: CacheDirOpt = None,
         no_cache: NoCacheOpt = False,
     ) -> None:
@@ -206,8 +218,10 @@ def register(app: typer.Typer) -> None:
         from .quantize_cmd import run_quantize
 
         run_quantize(keras_model, data, out, mode, seed,
-                     lambda labels: _load(data, ",".join(labels) if labels else None, hop, seed,
-                                          0.25, cache_dir, no_cache))
+                     lambda labels, rate, window: _load(
+                         data, ",".join(labels) if labels else None,
+                         HOP_SECONDS * rate if hop is None else hop, seed, 0.25, cache_dir,
+                         no_cache, rate=rate, window=window))
 
 
 def _print_report(result: dict) -> None:  # type: ignore[type-arg]

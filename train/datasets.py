@@ -34,6 +34,14 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aa
                   ".aiff", ".au", ".wma")
 DEFAULT_TWO_LABELS = ("classical", "rock")
 SILENCE_RMS = 1e-4  # about -80 dBFS: the normalisation's floor
+PACKAGE_SEPARATOR = "__"  # track files named <package>__<track> (models/arrange_recordings.py)
+
+
+def package_of(track_name: str) -> str:
+    """The package a track came from (``genre/<package>__<track>.flac`` → ``<package>``; ``""``
+    when the name carries none)."""
+    stem = Path(track_name).name
+    return stem.split(PACKAGE_SEPARATOR, 1)[0] if PACKAGE_SEPARATOR in stem else ""
 
 
 @dataclass

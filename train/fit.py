@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.dsp.normalise import Normalisation
 
-from .architectures import DEFAULT_ARCH, build_model, calibrate_int8_steps
-from .augment import augment
-from .datasets import Dataset
+from .architectures import BASE_RATE_HZ, DEFAULT_ARCH, build_model, calibrate_int8_steps
+from .augment import PRESETS, augment
+from .datasets import Dataset, package_of
 from .progress import EpochProgress
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,14 @@ class FitConfig:
     patience: int = 6
     seed: int = 0
     augment: bool = True
+    augmentation: str = "microphone"
+    """Augmentation preset (augment.PRESETS): ``microphone`` (the default) or ``production``
+    (adds EQ tilt, band limits, compression and halls)."""
+    spectral_norm: bool = False
+    """Subtract each window's mean spectrum (per bin, after compression) inside the model."""
+    balance_packages: bool = False
+    """Weight windows so every package of a genre weighs the same in training (track names
+    ``<package>__<track>``)."""
     max_train_windows: int | None = None
     """Subsample the training windows (stratified) to at most this many; None: all."""
     mixed_precision: bool = False
@@ -89,13 +97,24 @@ def set_determinism(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def subsample(x: np.ndarray, y: np.ndarray, limit: int | None,
-              seed: int) -> tuple[np.ndarray, np.ndarray]:
+def subsample(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of at most ``limit`` of the windows (all of them when ``limit`` is None)."""
     if limit is None or y.size <= limit:
-        return x, y
+        return np.arange(y.size)
     rng = np.random.default_rng(seed)
-    keep = np.sort(rng.choice(y.size, size=limit, replace=False))
-    return x[keep], y[keep]
+    return np.sort(rng.choice(y.size, size=limit, replace=False))
+
+
+def package_weights(y: np.ndarray, packages: np.ndarray) -> np.ndarray:
+    """Per-window weights under which every package of a genre weighs the same and each genre
+    keeps its total (a genre of one package is unchanged)."""
+    w = np.ones(y.size)
+    for c in np.unique(y):
+        in_c = y == c
+        names, counts = np.unique(packages[in_c], return_counts=True)
+        share = {p: in_c.sum() / (names.size * k) for p, k in zip(names, counts, strict=True)}
+        w[in_c] = [share[p] for p in packages[in_c]]
+    return w
 
 
 def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float] | None:
@@ -118,7 +137,8 @@ def training_device(tf: object) -> str:
     return f"gpu:{name}"
 
 
-def fit(data: Dataset, config: FitConfig) -> FitResult:
+def fit(data: Dataset, config: FitConfig, rate: int = BASE_RATE_HZ) -> FitResult:
+    """Train on ``data``, windows at ``rate`` Hz (the model card's rate)."""
     cfg = config.effective()
     set_determinism(cfg.seed)
     import keras
@@ -128,14 +148,14 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
         keras.mixed_precision.set_global_policy("mixed_float16")
     device = training_device(tf)
     n_classes = len(data.labels)
-    rate = 400
     norm = cfg.normalisation
-    x_raw, y = subsample(data.train.x, data.train.y, cfg.max_train_windows, cfg.seed)
+    keep = subsample(data.train.y, cfg.max_train_windows, cfg.seed)
+    x_raw, y = data.train.x[keep], data.train.y[keep]
     x_val = norm.apply(data.val.x)
     seed_recipe = cfg.recipe == "seed"
     scale = 1.0 / norm.target_rms if norm.method == "rms" else 1.0
     model = build_model(cfg.arch, data.train.x.shape[1], n_classes, seed_recipe=seed_recipe,
-                        input_scale=scale)
+                        input_scale=scale, rate_hz=rate, spectral_norm=cfg.spectral_norm)
     steps = calibrate_int8_steps(model, norm.apply(x_raw))
     if steps:
         log.info("int8 grid simulated while training: %s", steps)
@@ -148,6 +168,12 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
         loss = "sparse_categorical_crossentropy"
         y_fit, y_val = y, data.val.y
         weights = class_weights(y, n_classes)
+    sample_weight = None
+    if cfg.balance_packages and data.tracks:
+        names = np.asarray([package_of(data.tracks[t]) for t in data.train.track[keep]])
+        sample_weight = package_weights(y, names)
+        if weights is not None:  # one weight per window: the class's times the package's
+            sample_weight *= np.asarray([weights[int(c)] for c in y])
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss,
                   metrics=["accuracy"])
     rng = np.random.default_rng(cfg.seed)
@@ -160,9 +186,11 @@ def fit(data: Dataset, config: FitConfig) -> FitResult:
     log.info("class weights %s", weights)
     with EpochProgress(cfg.epochs, f"training {cfg.arch} on {device}") as progress:
         for epoch in range(cfg.epochs):
-            x_epoch = augment(x_raw, y, rate, rng) if cfg.augment else x_raw
+            x_epoch = (augment(x_raw, y, rate, rng, PRESETS[cfg.augmentation]) if cfg.augment
+                       else x_raw)
             h = model.fit(norm.apply(x_epoch), y_fit, batch_size=cfg.batch_size, epochs=1,
-                          class_weight=weights, verbose=0, shuffle=True)
+                          class_weight=weights if sample_weight is None else None,
+                          sample_weight=sample_weight, verbose=0, shuffle=True)
             val_loss, val_acc = model.evaluate(x_val, y_val, batch_size=256, verbose=0)
             history["loss"].append(float(h.history["loss"][0]))
             history["accuracy"].append(float(h.history["accuracy"][0]))

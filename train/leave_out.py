@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.model.card import ModelCard, file_sha256
 
-from .datasets import Dataset, Part
+from .datasets import Dataset, Part, package_of
 from .evaluate import load_classifier
 from .fit import FitConfig, fit
 from .quantize import convert
@@ -29,13 +29,7 @@ from .robustness import GAINS_DB, with_gain
 
 log = logging.getLogger(__name__)
 
-PACKAGE_SEPARATOR = "__"
 MODES = ("float32", "int8")
-
-
-def package_of(track_name: str) -> str:
-    stem = Path(track_name).name
-    return stem.split(PACKAGE_SEPARATOR, 1)[0] if PACKAGE_SEPARATOR in stem else ""
 
 
 def pooled(data: Dataset) -> Part:
@@ -107,7 +101,8 @@ def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
 
 def leave_package_out(data: Dataset, cfg: FitConfig, rate: int = 400,
                       packages: Sequence[str] | None = None,
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                      progress: Callable[[str], None] | None = None,
+                      gains_db: Sequence[float] = GAINS_DB) -> dict[str, Any]:
     """Train once per held-out package; returns per-package and per-genre (macro) recalls."""
     targets = held_out_packages(data)
     if packages:
@@ -120,10 +115,10 @@ def leave_package_out(data: Dataset, cfg: FitConfig, rate: int = 400,
                  len(f.train))
         if progress:
             progress(f"leave out {package}")
-        res = fit(f, cfg)
+        res = fit(f, cfg, rate)
         with tempfile.TemporaryDirectory(prefix="genrecast-lopo-") as tmp:
             scores = evaluate_fold(res.model, f, res.config.normalisation, rate, cfg.seed,
-                                   Path(tmp))
+                                   Path(tmp), gains_db)
         results[package] = {"genre": genre, "windows": len(f.test),
                             "tracks": len({int(t) for t in f.test.track}),
                             "epochs_run": len(res.history["loss"]),

@@ -13,6 +13,7 @@ from genrecast.daemon.dsp.normalise import Normalisation
 from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .card import make_card
+from .cost import cost_entry
 from .datasets import Dataset
 from .evaluate import evaluate, load_classifier, robustness
 from .fit import FitConfig, FitResult, fit
@@ -26,14 +27,14 @@ SYNTHETIC_NOTE = ("trained and tested on SYNTHETIC signals (genrecast's built-in
 
 
 def quantize_and_evaluate(model: Any, data: Dataset, norm: Normalisation, modes: tuple[str, ...],
-                          workdir: Path, seed: int) -> dict[str, dict[str, Any]]:
+                          workdir: Path, seed: int, rate: int) -> dict[str, dict[str, Any]]:
     """Every quantization of ``model`` → {mode: {path, accuracy, size_bytes, metrics}}."""
     rep = norm.apply(data.train.x)
     out: dict[str, dict[str, Any]] = {}
     for mode in modes:
         path = workdir / f"{mode}.tflite"
         path.write_bytes(convert(model, mode, rep, seed))
-        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=400,
+        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=rate,
                          window_samples=data.train.x.shape[1], normalisation=norm,
                          model_sha256=file_sha256(path), quantization=mode)
         m = evaluate(load_classifier(path, card), data.test.x, data.test.y, data.labels,
@@ -49,12 +50,13 @@ def train_and_export(data: Dataset, cfg: FitConfig, out: Path, rate: int = 400,
                      robustness_checks: bool = True) -> dict[str, Any]:
     """The whole of ``genrecast train``; returns the card as a dict."""
     started = time.monotonic()
-    result: FitResult = fit(data, cfg)
+    result: FitResult = fit(data, cfg, rate)
     eff = result.config
     norm = eff.normalisation
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="genrecast-quant-") as tmp:
-        quant = quantize_and_evaluate(result.model, data, norm, modes, Path(tmp), eff.seed)
+        quant = quantize_and_evaluate(result.model, data, norm, modes, Path(tmp), eff.seed,
+                                      rate)
         shipped, reason = choose_shipped({k: v["accuracy"] for k, v in quant.items()})
         model_path = out.with_suffix(".tflite")
         model_path.write_bytes(quant[shipped]["path"].read_bytes())
@@ -94,6 +96,7 @@ def train_and_export(data: Dataset, cfg: FitConfig, out: Path, rate: int = 400,
             normalisation=norm, model_sha256=file_sha256(model_path)))
         extra["robustness"] = robustness(clf, data.test.x, data.test.y, data.labels,
                                          data.test.track, data.tracks, rate)
+    extra["cost"] = cost_entry(model_path)
     extra["training"]["total_seconds"] = round(time.monotonic() - started, 1)
     card = make_card(model_path, stem, data.labels, rate, data.test.x.shape[1], norm,
                      arch_name(eff), shipped, extra)

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def run_quantize(keras_model: Path, data: str, out: Path, mode: str, seed: int,
-                 load: Callable[[list[str] | None], Any]) -> None:
+                 load: Callable[[list[str] | None, int, int], Any]) -> None:
+    """``load(labels, rate_hz, window_samples)``: the data at the card's rate and window."""
     if keras_model.suffix != ".keras" or not keras_model.is_file():
         raise ModelError(f"{keras_model} is not a .keras file written by genrecast train")
     card_file = card_path_for(keras_model)
@@ -33,7 +34,8 @@ def run_quantize(keras_model: Path, data: str, out: Path, mode: str, seed: int,
     from .architectures import load_keras_model
 
     model = load_keras_model(keras_model)
-    dataset = load(list(src.labels) if not data.startswith("synthetic") else None)
+    dataset = load(list(src.labels) if not data.startswith("synthetic") else None,
+                   src.sample_rate_hz, src.window_samples)
     norm = src.normalisation
     tflite = out.with_suffix(".tflite")
     tflite.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,9 @@ pytest.importorskip("tensorflow")
 from genrecast.train import architectures as A  # noqa: E402
 
 
-def reference_spectrogram(x: np.ndarray, hop: int) -> np.ndarray:
-    """sqrt(|re| + |im|) of a Hann-windowed DFT, frame by frame, straight from the definition."""
+def reference_spectrogram(x: np.ndarray, hop: int, pool: int = 1) -> np.ndarray:
+    """sqrt(|re| + |im|) of a Hann-windowed DFT, frame by frame, straight from the definition;
+    ``pool``: |re| + |im| averaged over each run of that many frames first."""
     frame, bins = A.DFT_FRAME_SAMPLES, A.DFT_BINS
     n = np.arange(frame)
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * n / frame)
@@ -20,8 +21,10 @@ def reference_spectrogram(x: np.ndarray, hop: int) -> np.ndarray:
     for start in range(0, x.shape[-1] - frame + 1, hop):
         seg = x[start:start + frame] * hann
         spec = np.fft.rfft(seg)[:bins] / np.sqrt(frame)  # bin k at k cycles per frame
-        out.append(np.sqrt(np.abs(spec.real) + np.abs(spec.imag) + 1e-6))
-    return np.array(out)
+        out.append(np.abs(spec.real) + np.abs(spec.imag))
+    mag = np.array(out)
+    runs = mag.shape[0] // pool
+    return np.sqrt(mag[: runs * pool].reshape(runs, pool, -1).mean(axis=1) + 1e-6)
 
 
 @pytest.mark.parametrize("hop", [A.DFT_HOP_SAMPLES, A.SPECNET_HOP_SAMPLES])
@@ -35,6 +38,28 @@ def test_blocked_dft_is_the_strided_stft(hop: int) -> None:
         want = reference_spectrogram(x[row].astype(np.float64), hop)
         assert got[row].shape == want.shape
         np.testing.assert_allclose(got[row], want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rate", [2000, 8000])
+def test_wider_band_front_end_averages_frames_to_the_400_hz_frame_count(rate: int) -> None:
+    keras = A._keras()
+    window = 3 * rate
+    inp = keras.Input((window,))
+    model = keras.Model(inp, A.spectrogram(inp, window, A.SPECNET_HOP_SAMPLES,
+                                           A.frame_pool(rate)))
+    x = np.random.default_rng(3).normal(0, 1, (1, window)).astype(np.float32)
+    got = model.predict(x, verbose=0)[0]
+    want = reference_spectrogram(x[0].astype(np.float64), A.SPECNET_HOP_SAMPLES, rate // 400)
+    assert got.shape == want.shape
+    assert abs(got.shape[0] - 34) <= 3  # about the frames the 400 Hz model sees
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_spectrogram_models_refuse_a_rate_that_is_not_a_multiple_of_400() -> None:
+    from genrecast.daemon.errors import UserError
+
+    with pytest.raises(UserError, match="multiple of 400"):
+        A.build_model("specnet", 3 * 1000, 2, rate_hz=1000)
 
 
 def test_int8_simulation_rounds_except_when_converting_to_int8() -> None:
@@ -66,3 +91,17 @@ def test_float_export_is_the_rounded_network_and_int8_converts() -> None:
         ops = {op["op_name"] for op in interp._get_ops_details()}
         assert ("ROUND" in ops) == (mode == "float32"), (mode, sorted(ops))
     assert not any(layer.bypass for layer in A.int8_simulations(model))
+
+
+def test_spectral_norm_takes_out_each_windows_mean_spectrum() -> None:
+    """A window and the same window through a different EQ differ less after the layer."""
+    keras = A._keras()
+    model = A.build_model("specnet", 1200, 2, input_scale=10.0, spectral_norm=True)
+    layer = model.get_layer("spectral_norm")
+    probe = keras.Model(model.inputs[0], [layer.input, layer.output])
+    x = np.random.default_rng(4).normal(0, 0.1, (4, 1200)).astype(np.float32)
+    before, after = (np.asarray(a) for a in probe(x))
+    np.testing.assert_allclose(after.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(after, before - before.mean(axis=1, keepdims=True), atol=1e-5)
+    with pytest.raises(Exception, match="specnet only"):
+        A.build_model("conv2d", 1200, 2, spectral_norm=True)
