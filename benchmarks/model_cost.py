@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,23 +28,6 @@ def convert(model: object, mode: str) -> bytes:
     return to_tflite(model, mode, rep if mode == "int8" else None)
 
 
-def per_window_us(content: bytes, batch: int, repeats: int) -> float:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=content, num_threads=1)
-    interp.resize_tensor_input(interp.get_input_details()[0]["index"], [batch, WINDOW])
-    interp.allocate_tensors()
-    x = np.random.default_rng(1).normal(0.0, 0.1, (batch, WINDOW)).astype(np.float32)
-    interp.set_tensor(interp.get_input_details()[0]["index"], x)
-    interp.invoke()  # warm-up: XNNPACK packs weights on the first run
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        interp.invoke()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) / batch * 1e6
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=64)
@@ -55,6 +36,7 @@ def main() -> None:
     ap.add_argument("--arch", action="append", help="only these architectures (repeatable)")
     args = ap.parse_args()
     from genrecast.train.architectures import ARCHITECTURES, build_model
+    from genrecast.train.cost import per_window_us
 
     rows = []
     for arch in args.arch or ARCHITECTURES:
