@@ -40,10 +40,17 @@ def attach_mqtt(daemon: Daemon, metrics: Metrics) -> MqttOutput | None:
     return output
 
 
+def mqtt_status_fields(mqtt: dict[str, Any], backend: str) -> dict[str, Any]:
+    """The fields of the daemon's status event (source ``*``) for an MQTT connection change;
+    one process and the parent of worker processes publish the same event."""
+    return {"state": "running", "previous_state": "running",
+            "detail": f"mqtt: {mqtt['detail']}"[:500], "spec": "mqtt", "backend": backend,
+            "mqtt": mqtt}
+
+
 def _publish_status(daemon: Daemon, mqtt: dict[str, Any]) -> None:
     if not hasattr(daemon, "events") or daemon.publisher is None or daemon.publisher.socket.closed:
         return
-    topic, event = daemon.events.make(
-        "status", DAEMON_SOURCE, time.time(), state="running", previous_state="running",
-        detail=f"mqtt: {mqtt['detail']}"[:500], spec="mqtt", backend=daemon.backend, mqtt=mqtt)
+    topic, event = daemon.events.make("status", DAEMON_SOURCE, time.time(),
+                                      **mqtt_status_fields(mqtt, daemon.backend))
     daemon.publish(topic, event)

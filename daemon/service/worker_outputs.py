@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from genrecast.daemon.service.outputs import DAEMON_SOURCE
+from genrecast.daemon.service.outputs import DAEMON_SOURCE, mqtt_status_fields
 from genrecast.daemon.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,10 +61,8 @@ class ParentOutputs:
             self.web.hub.offer(topic, event, True)
 
     def _mqtt_changed(self, status: MqttStatus) -> None:
-        mqtt = status.as_dict()
-        self.relay.post("status", DAEMON_SOURCE, state="running", previous_state="running",
-                        detail=f"mqtt: {mqtt['detail']}"[:500], spec="mqtt",
-                        backend=self.relay.backend, mqtt=mqtt)
+        self.relay.post("status", DAEMON_SOURCE,
+                        **mqtt_status_fields(status.as_dict(), self.relay.backend))
 
     def _web_status(self) -> dict[str, Any]:
         return {"status": self.control.status(), "snapshot": self.control.snapshot()}

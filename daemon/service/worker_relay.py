@@ -112,6 +112,9 @@ class Relay:
             topic, event = decode(message)
         except ValueError:
             return
+        self._deliver(topic, event)
+
+    def _deliver(self, topic: str, event: dict[str, Any]) -> None:
         for hook in self.on_event:
             try:
                 hook(topic, event)
@@ -130,8 +133,7 @@ class Relay:
                 return
             topic, event = self._events.make(kind, source, time.time(), **fields)
             self.publisher.send(topic, event)
-            for hook in self.on_event:  # as in one process: the outputs see the daemon's events
-                hook(topic, event)
+            self._deliver(topic, event)  # as in one process: the outputs see the daemon's events
 
     def _heartbeat(self, now: float) -> None:
         beats = list(self.heartbeats.values())

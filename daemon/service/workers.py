@@ -58,7 +58,7 @@ WORKER_ENV = "GENRECAST_WORKER"
 # ZeroMQ's slow joiner (MQTT and the page need them as much as subscribers do).
 WORKER_GRACE_S = 0.2
 # SIGTERM → SIGKILL. The budget is 2 s from the signal to exit; the parent needs the rest to
-# forward the workers' last events and close MQTT and the dashboard (1000 streams: 0.3-0.4 s).
+# forward the workers' last events and close MQTT and the dashboard.
 STOP_TIMEOUT_S = 1.5
 RESTART_START_S = 1.0
 RESTART_MAX_S = 30.0
@@ -213,8 +213,8 @@ class WorkerPool:
                 worker.proc.kill()
 
 
-def _refresh_until(control: Any, stop: threading.Event, done: threading.Event) -> None:
-    while not (stop.is_set() or done.is_set()):
+def _refresh_until(control: Any, done: threading.Event) -> None:
+    while not done.is_set():
         control.refresh()
         done.wait(STATUS_EVERY_S)
 
@@ -244,7 +244,7 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
 
     check_shardable(settings)
     stop = threading.Event()
-    done = threading.Event()  # the main loop ended (signal, or every worker finished)
+    done = threading.Event()  # the main loop ended (signal, or every worker finished or failed)
     pool = WorkerPool(settings, argv)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -295,8 +295,8 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
         ready = False
         # Status is asked of the workers on a thread of its own: a busy worker answers late
         # (up to WORKER_TIMEOUT_S each), and the signal must not wait behind it.
-        threading.Thread(target=_refresh_until, args=(control, stop, done),
-                         name="genrecast-status", daemon=True).start()
+        threading.Thread(target=_refresh_until, args=(control, done), name="genrecast-status",
+                         daemon=True).start()
         while not stop.wait(TICK_S):
             now = time.monotonic()
             if not pool.check(now, on_exit=lambda w: relay.forget(w.index)):

@@ -146,22 +146,28 @@ class Mpg123Stream:
 
     def _native_rate(self, data: bytes) -> int:
         """The stream's rate once the full-rate handle has seen a frame header, else 0."""
-        lib, handle = self._lib, self._handle
-        if data and lib.mpg123_feed(handle, data, len(data)) != OK:
-            raise Mpg123Error(self._reason())
-        rate, channels, encoding = ctypes.c_long(), ctypes.c_int(), ctypes.c_int()
-        rc = lib.mpg123_getformat(handle, ctypes.byref(rate), ctypes.byref(channels),
-                                  ctypes.byref(encoding))
+        self._feed(data)
+        rc, rate = self._format()
         if rc == OK:
-            return int(rate.value)
+            return rate
         if rc == NEED_MORE:
             return 0
         raise Mpg123Error(self._reason())
 
+    def _format(self) -> tuple[int, int]:
+        """(libmpg123's return code, the output rate) of the handle's current format."""
+        rate, channels, encoding = ctypes.c_long(), ctypes.c_int(), ctypes.c_int()
+        rc = self._lib.mpg123_getformat(self._handle, ctypes.byref(rate), ctypes.byref(channels),
+                                        ctypes.byref(encoding))
+        return rc, int(rate.value)
+
+    def _feed(self, data: bytes) -> None:
+        if data and self._lib.mpg123_feed(self._handle, data, len(data)) != OK:
+            raise Mpg123Error(self._reason())
+
     def _decode(self, data: bytes) -> np.ndarray:
         lib, handle = self._lib, self._handle
-        if data and lib.mpg123_feed(handle, data, len(data)) != OK:
-            raise Mpg123Error(self._reason())
+        self._feed(data)
         buf = getattr(_buffers, "out", None)
         if buf is None:
             buf = _buffers.out = np.empty(OUT_SAMPLES, np.float32)
@@ -172,10 +178,7 @@ class Mpg123Stream:
             if done.value:
                 blocks.append(buf[: done.value // 4].copy())
             if rc == NEW_FORMAT:
-                rate, channels, encoding = ctypes.c_long(), ctypes.c_int(), ctypes.c_int()
-                lib.mpg123_getformat(handle, ctypes.byref(rate), ctypes.byref(channels),
-                                     ctypes.byref(encoding))
-                self.rate = int(rate.value)
+                self.rate = self._format()[1]
                 continue
             if rc == OK:
                 continue
