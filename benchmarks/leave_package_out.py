@@ -71,7 +71,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--card", type=Path, help="model card to record the result in")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Progress at INFO from our loggers only: a root logger at INFO reads as -v to the trainer,
+    # which then lets the converter print its signatures into the table on stdout.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for name in ("genrecast", "leave_package_out"):
+        logging.getLogger(name).setLevel(logging.INFO)
     data = load_dataset(args.data, rate=args.rate, window=3 * args.rate, hop=args.rate,
                         seed=args.seed, cache=AudioCache())
     cfg = FitConfig(arch=args.arch, epochs=args.epochs, patience=args.patience, seed=args.seed,
