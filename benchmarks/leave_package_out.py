@@ -39,18 +39,22 @@ log = logging.getLogger("leave_package_out")
 def table(result: dict[str, Any]) -> str:
     gains = [g for g in next(iter(result["packages"].values()))["int8"]]
     head = "| package | genre | tracks | " + " | ".join(f"int8 {g} dB" for g in gains) + \
-        " | float32 0 dB |"
-    lines = [head, "|" + "---|" * (len(gains) + 4)]
+        " | float32 0 dB | int8 0 dB, smoothed 3 / 30 windows | tracks right |"
+    lines = [head, "|" + "---|" * (len(gains) + 6)]
     for p, r in result["packages"].items():
         cells = " | ".join(f"{r['int8'][g]['recall']:.2f}" for g in gains)
+        zero = r["int8"]["+0"]
         lines.append(f"| {p} | {r['genre']} | {r['tracks']} | {cells} | "
-                     f"{r['float32']['+0']['recall']:.2f} |")
+                     f"{r['float32']['+0']['recall']:.2f} | {zero['smoothed_3']:.2f} / "
+                     f"{zero['smoothed_30']:.2f} | {zero['tracks_right']} |")
     for g, v in result["genres"].items():
         cells = " | ".join(f"{v['int8'][k]:.2f}" for k in gains)
-        lines.append(f"| **{g}** (mean) | | | {cells} | {v['float32']['+0']:.2f} |")
+        lines.append(f"| **{g}** (mean) | | | {cells} | {v['float32']['+0']:.2f} | | |")
     m = result["macro"]
     cells = " | ".join(f"{m['int8'][k]:.2f}" for k in gains)
-    lines.append(f"| **macro** | | | {cells} | {m['float32']['+0']:.2f} |")
+    sm = m["int8"]["smoothed_0dB"]
+    lines.append(f"| **macro** | | | {cells} | {m['float32']['+0']:.2f} | "
+                 f"{sm['smoothed_3']:.2f} / {sm['smoothed_30']:.2f} | |")
     return "\n".join(lines)
 
 

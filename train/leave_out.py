@@ -77,6 +77,37 @@ def _recall(pred: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, lis
     return float(np.mean(pred == y)), np.bincount(pred, minlength=n_classes).tolist()
 
 
+# Longer context, as a subscriber gets it: the daemon's moving average of 5 windows at its 0.5-s
+# hop spans the start times of 3 windows at the evaluation's 1-s hop; 30 is half a minute.
+SMOOTHED_WINDOWS = (3, 30)
+
+
+def smoothed_predictions(probs: np.ndarray, track: np.ndarray, n: int) -> np.ndarray:
+    """Top label of the causal moving average over each track's last ``n`` windows (windows are
+    contiguous per track and in time order, as datasets.py builds them); a track's first windows
+    average what there is so far, as the daemon's smoother does."""
+    out = np.empty(len(probs), dtype=np.int64)
+    for t in np.unique(track):
+        idx = np.flatnonzero(track == t)
+        c = np.cumsum(np.vstack([np.zeros((1, probs.shape[1])), probs[idx]]), axis=0)
+        ends = np.arange(1, len(idx) + 1)
+        starts = np.maximum(0, ends - n)
+        out[idx] = ((c[ends] - c[starts]) / (ends - starts)[:, None]).argmax(axis=1)
+    return out
+
+
+def longer_context(probs: np.ndarray, part: Part) -> dict[str, Any]:
+    """Recall of the smoothed decisions, and how many tracks the majority of windows gets right."""
+    out: dict[str, Any] = {f"smoothed_{n}": float(np.mean(
+        smoothed_predictions(probs, part.track, n) == part.y)) for n in SMOOTHED_WINDOWS}
+    pred = probs.argmax(axis=1)
+    tracks = np.unique(part.track)
+    right = [np.bincount(pred[part.track == t], minlength=probs.shape[1]).argmax()
+             == part.y[part.track == t][0] for t in tracks]
+    out["tracks_right"] = int(np.sum(right))
+    return out
+
+
 def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
                   workdir: Path, gains_db: Sequence[float] = GAINS_DB) -> dict[str, Any]:
     """Recall of the held-out package's genre on its windows, per quantization and gain."""
@@ -91,10 +122,11 @@ def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
         clf = load_classifier(path, card)
         by_gain = {}
         for g in gains_db:
-            pred = clf.predict(with_gain(data.test.x, g)).argmax(axis=1)
-            recall, counts = _recall(pred, data.test.y, k)
+            probs = clf.predict(with_gain(data.test.x, g))
+            recall, counts = _recall(probs.argmax(axis=1), data.test.y, k)
             by_gain[f"{g:+g}"] = {"recall": recall,
-                                  "predicted": dict(zip(data.labels, counts, strict=True))}
+                                  "predicted": dict(zip(data.labels, counts, strict=True)),
+                                  **(longer_context(probs, data.test) if g == 0 else {})}
         out[mode] = by_gain
     return out
 
@@ -139,4 +171,10 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
             out["genres"].setdefault(g, {})[mode] = per_genre[g]
         macro = {gain: float(np.mean([per_genre[g][gain] for g in genres])) for gain in gains}
         out["macro"][mode] = {**macro, "worst": min(macro.values()) if macro else 0.0}
+        smoothed = {key: float(np.mean([np.mean([r[mode]["+0"][key] for r in results.values()
+                                                 if r["genre"] == g]) for g in genres]))
+                    for key in (f"smoothed_{n}" for n in SMOOTHED_WINDOWS)
+                    if results and all(key in r[mode].get("+0", {}) for r in results.values())}
+        if smoothed:
+            out["macro"][mode]["smoothed_0dB"] = smoothed
     return out

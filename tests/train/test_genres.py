@@ -12,8 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from genrecast.models.arrange_recordings import load_table, package_of
-from genrecast.train.datasets import load_dataset
-from genrecast.train.leave_out import fold, held_out_packages, summarise
+from genrecast.train.datasets import Part, load_dataset
+from genrecast.train.leave_out import (
+    fold,
+    held_out_packages,
+    longer_context,
+    smoothed_predictions,
+    summarise,
+)
 from genrecast.train.progress import EpochProgress, quiet_tensorflow
 
 from .conftest import tone_file, write_npz
@@ -68,6 +74,22 @@ def test_summary_is_the_macro_mean_over_genres() -> None:
     assert s["genres"]["a"]["int8"]["+0"] == pytest.approx(0.6)
     assert s["macro"]["int8"]["+0"] == pytest.approx(0.8)
     assert s["macro"]["int8"]["worst"] == pytest.approx(0.4)
+
+
+def test_smoothing_is_causal_within_each_track_and_outvotes_stray_windows() -> None:
+    a, b, weak_b = [0.9, 0.1], [0.2, 0.8], [0.45, 0.55]
+    # Track 0: label 0 with two windows astray; track 1 (label 1) starts with a weak window that
+    # track 0's last windows would outvote if the average ran across the boundary.
+    probs = np.array([a, b, a, a, b, a, weak_b, b, b], dtype=np.float64)
+    track = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1])
+    assert smoothed_predictions(probs, track, 1).tolist() == probs.argmax(1).tolist()
+    # Over 3 windows the strays are outvoted; track 1's first window sees only itself (no
+    # carry-over from track 0's windows), so it is label 1 at once.
+    assert smoothed_predictions(probs, track, 3).tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1]
+    part = Part(np.zeros((9, 4)), np.array([0] * 6 + [1] * 3), track)
+    ctx = longer_context(probs, part)
+    assert ctx["smoothed_3"] == 1.0 and ctx["tracks_right"] == 2
+    assert ctx["smoothed_30"] == 1.0
 
 
 def test_test_only_npz_and_all_tracks(tmp_path: Path, genre_folder: Path) -> None:
