@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from genrecast.train.cache import AudioCache
 from genrecast.train.datasets import load_dataset, package_of
-from genrecast.train.leave_out import held_out_packages, pooled
+from genrecast.train.leave_out import genre_means, held_out_packages, pooled
 from numpy.lib.stride_tricks import sliding_window_view
 
 FRAME, HOP, BANDS = 128, 16, 16  # the models' front-end geometry at 400 Hz; 16 log-spaced bands
@@ -87,10 +87,9 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, k: int, weight: np.ndarray, l2: fl
     return w, b
 
 
-def leave_package_out(x: np.ndarray, y: np.ndarray, packages: np.ndarray,
-                      targets: dict[str, str], labels: list[str]) -> dict[str, float]:
-    """Recall per held-out package, then ``genre: mean`` and ``macro``."""
-    per_genre: dict[str, list[float]] = {}
+def probe_leave_package_out(x: np.ndarray, y: np.ndarray, packages: np.ndarray,
+                            targets: dict[str, str], labels: list[str]) -> dict[str, float]:
+    """The probe's recall per held-out package, then ``genre: mean`` and ``macro``."""
     out: dict[str, float] = {}
     for package, genre in targets.items():
         train, test = packages != package, packages == package
@@ -98,12 +97,9 @@ def leave_package_out(x: np.ndarray, y: np.ndarray, packages: np.ndarray,
         z = (x - mu) / sd
         counts = np.bincount(y[train], minlength=len(labels))
         w, b = fit_softmax(z[train], y[train], len(labels), 1.0 / counts[y[train]])
-        recall = float(np.mean((z[test] @ w + b).argmax(1) == labels.index(genre)))
-        out[package] = recall
-        per_genre.setdefault(genre, []).append(recall)
-    out.update({g: float(np.mean(r)) for g, r in sorted(per_genre.items())})
-    out["macro"] = float(np.mean([out[g] for g in per_genre]))
-    return out
+        out[package] = float(np.mean((z[test] @ w + b).argmax(1) == labels.index(genre)))
+    per_genre, out["macro"] = genre_means(dict(out), targets)
+    return {**out, **per_genre}
 
 
 def per_track_centred(x: np.ndarray, track: np.ndarray) -> np.ndarray:
@@ -146,7 +142,7 @@ def main() -> None:
         x = np.column_stack([groups[k] for k in keys])
         if args.track_norm:
             x = per_track_centred(x, every.track)
-        r = leave_package_out(x, every.y, packages, targets, list(data.labels))
+        r = probe_leave_package_out(x, every.y, packages, targets, list(data.labels))
         per = " / ".join(f"{r[g]:.2f}" for g in genres)
         print(f"{name:34s} macro {r['macro']:.2f}  ({per})", flush=True)
     print(f"{time.monotonic() - started:.0f} s", file=sys.stderr)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .datasets import Dataset, Part, package_of
-from .evaluate import load_classifier
+from .evaluate import load_classifier, metrics
 from .fit import FitConfig, fit
 from .quantize import convert
 from .robustness import GAINS_DB, with_gain
@@ -85,7 +85,9 @@ SMOOTHED_WINDOWS = (3, 30)
 def smoothed_predictions(probs: np.ndarray, track: np.ndarray, n: int) -> np.ndarray:
     """Top label of the causal moving average over each track's last ``n`` windows (windows are
     contiguous per track and in time order, as datasets.py builds them); a track's first windows
-    average what there is so far, as the daemon's smoother does."""
+    average what there is so far. This is the average of the daemon's Smoother, computed for a
+    whole track at once, without its silence gate and hysteresis (the recordings hold no
+    silence, and the recall is of the average's top label, not of declared genres)."""
     out = np.empty(len(probs), dtype=np.int64)
     for t in np.unique(track):
         idx = np.flatnonzero(track == t)
@@ -96,15 +98,13 @@ def smoothed_predictions(probs: np.ndarray, track: np.ndarray, n: int) -> np.nda
     return out
 
 
-def longer_context(probs: np.ndarray, part: Part) -> dict[str, Any]:
-    """Recall of the smoothed decisions, and how many tracks the majority of windows gets right."""
+def longer_context(probs: np.ndarray, part: Part, labels: Sequence[str]) -> dict[str, Any]:
+    """Recall of the smoothed decisions, and how many tracks the majority of windows gets right
+    (the card's per-track rule: evaluate.metrics)."""
     out: dict[str, Any] = {f"smoothed_{n}": float(np.mean(
         smoothed_predictions(probs, part.track, n) == part.y)) for n in SMOOTHED_WINDOWS}
-    pred = probs.argmax(axis=1)
-    tracks = np.unique(part.track)
-    right = [np.bincount(pred[part.track == t], minlength=probs.shape[1]).argmax()
-             == part.y[part.track == t][0] for t in tracks]
-    out["tracks_right"] = int(np.sum(right))
+    tracks = metrics(probs.argmax(axis=1), part.y, labels, part.track)["tracks"]
+    out["tracks_right"] = sum(t["correct"] for t in tracks.values())
     return out
 
 
@@ -126,7 +126,7 @@ def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
             recall, counts = _recall(probs.argmax(axis=1), data.test.y, k)
             by_gain[f"{g:+g}"] = {"recall": recall,
                                   "predicted": dict(zip(data.labels, counts, strict=True)),
-                                  **(longer_context(probs, data.test) if g == 0 else {})}
+                                  **(longer_context(probs, data.test, data.labels) if g == 0 else {})}
         out[mode] = by_gain
     return out
 
@@ -158,21 +158,29 @@ def leave_package_out(data: Dataset, cfg: FitConfig, rate: int = 400,
     return {"packages": results, **summarise(results)}
 
 
+def genre_means(by_package: Mapping[str, float],
+                genre_of: Mapping[str, str]) -> tuple[dict[str, float], float]:
+    """The mean of each genre over its packages (genres sorted), and the macro mean over genres."""
+    per_genre = {g: float(np.mean([v for p, v in by_package.items() if genre_of[p] == g]))
+                 for g in sorted({genre_of[p] for p in by_package})}
+    return per_genre, float(np.mean(list(per_genre.values()))) if per_genre else 0.0
+
+
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     """Per-genre means over packages, then the macro mean over genres, per mode and gain."""
-    genres = sorted({r["genre"] for r in results.values()})
-    out: dict[str, Any] = {"genres": {}, "macro": {}}
+    genre_of = {p: r["genre"] for p, r in results.items()}
+    out: dict[str, Any] = {"genres": {g: {} for g in sorted(set(genre_of.values()))}, "macro": {}}
     for mode in MODES:
         gains = list(next(iter(results.values()))[mode]) if results else []
-        per_genre = {g: {gain: float(np.mean([r[mode][gain]["recall"] for r in results.values()
-                                              if r["genre"] == g])) for gain in gains}
-                     for g in genres}
-        for g in genres:
-            out["genres"].setdefault(g, {})[mode] = per_genre[g]
-        macro = {gain: float(np.mean([per_genre[g][gain] for g in genres])) for gain in gains}
+        macro = {}
+        for gain in gains:
+            per_genre, macro[gain] = genre_means(
+                {p: r[mode][gain]["recall"] for p, r in results.items()}, genre_of)
+            for g, value in per_genre.items():
+                out["genres"][g].setdefault(mode, {})[gain] = value
         out["macro"][mode] = {**macro, "worst": min(macro.values()) if macro else 0.0}
-        smoothed = {key: float(np.mean([np.mean([r[mode]["+0"][key] for r in results.values()
-                                                 if r["genre"] == g]) for g in genres]))
+        smoothed = {key: genre_means({p: r[mode]["+0"][key] for p, r in results.items()},
+                                     genre_of)[1]
                     for key in (f"smoothed_{n}" for n in SMOOTHED_WINDOWS)
                     if results and all(key in r[mode].get("+0", {}) for r in results.values())}
         if smoothed:

@@ -87,7 +87,7 @@ def test_smoothing_is_causal_within_each_track_and_outvotes_stray_windows() -> N
     # carry-over from track 0's windows), so it is label 1 at once.
     assert smoothed_predictions(probs, track, 3).tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1]
     part = Part(np.zeros((9, 4)), np.array([0] * 6 + [1] * 3), track)
-    ctx = longer_context(probs, part)
+    ctx = longer_context(probs, part, ("a", "b"))
     assert ctx["smoothed_3"] == 1.0 and ctx["tracks_right"] == 2
     assert ctx["smoothed_30"] == 1.0
 
