@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         # schema, so a bound is stated once for flags and file alike. Flags given on the
         # command line override the file.
         from genrecast.daemon.service.config_file import DEFAULT_CONFIG_PATH, load_settings
-        from genrecast.daemon.service.runtime import config_path_or_default, run_service
+        from genrecast.daemon.service.service_run import config_path_or_default, run_service
 
         def given(name: str, value: object) -> object:
             # click's ParameterSource (typer may vendor click, so compare by name)
