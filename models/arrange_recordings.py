@@ -16,6 +16,7 @@ PACKAGES_ROOT holds one folder per Debian package, each the package extracted wi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import re
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -53,12 +54,27 @@ class Track:
     mix: tuple[str, ...] = ()
     render: str = ""
     left_out: bool = False
+    label_source: str = "evidence"
+    """``evidence`` (credits, tags, titles: the only labels any figure is measured on) or
+    ``teacher`` (a pretrained tagger's label, for training only; see teacher_labels.py)."""
+    group: str = ""
+    """Tracks of one group (a package, or packages sharing a composer) stay on one side of every
+    grouped split; empty: the package."""
+    slug: str = ""
+    """Overrides the file-name part of ``name`` (set by load_table where two names collide)."""
+    md5: str = ""
+    """The file's md5 (census rows): how a member is found in an archive that is not a zip."""
+
+    @property
+    def split_group(self) -> str:
+        return self.group or self.package
 
     @property
     def name(self) -> str:
         """``<package>__<slug>``: unique, and the package is recoverable from it."""
         leaf = Path(self.member or self.path)
-        return f"{self.package}{PACKAGE_SEPARATOR}{_slug(leaf.stem if not self.mix else leaf.name)}"
+        slug = self.slug or _slug(leaf.stem if not self.mix else leaf.name)
+        return f"{self.package}{PACKAGE_SEPARATOR}{slug}"
 
 
 def _slug(name: str) -> str:
@@ -73,6 +89,11 @@ def load_table(path: Path = TABLE) -> list[Track]:
         row = dict(row)
         row["mix"] = tuple(row.get("mix", ()))
         tracks.append(Track(**row))
+    names = [t.name for t in tracks]
+    for i, t in enumerate(tracks):  # same file name in two folders: the folder joins the name
+        if names.count(t.name) > 1:
+            leaf = Path(t.member or t.path)
+            tracks[i] = replace(t, slug=_slug(f"{leaf.parent.name}_{leaf.stem}"))
     names = [t.name for t in tracks]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -123,10 +144,50 @@ def _render_lmms(project: Path, render_dir: Path) -> Path | None:
     return target
 
 
+def extract_member(archive: Path, member: str, md5: str, tmp: Path) -> Path:
+    """A file inside an archive: a zip member by name, otherwise (e.g. a Qt resource file) the
+    embedded Ogg stream whose md5 is ``md5``."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            return Path(z.extract(member, tmp))
+    for k, data in enumerate(carve_ogg_streams(archive.read_bytes())):
+        if not md5 or hashlib.md5(data).hexdigest() == md5:
+            out = tmp / f"member{k}.ogg"
+            out.write_bytes(data)
+            return out
+    raise FileNotFoundError(f"no Ogg stream with md5 {md5} in {archive}")
+
+
+def carve_ogg_streams(blob: bytes) -> list[bytes]:
+    """Every complete Ogg bitstream stored uncompressed in ``blob``, by serial number, in the
+    order their first pages appear (pages from the beginning-of-stream page to the end one)."""
+    streams: dict[int, list[bytes]] = {}
+    done: list[int] = []
+    at = blob.find(b"OggS")
+    while at >= 0 and at + 27 <= len(blob):
+        flags = blob[at + 5]
+        serial = int.from_bytes(blob[at + 14:at + 18], "little")
+        n_seg = blob[at + 26]
+        body = sum(blob[at + 27:at + 27 + n_seg])
+        end = at + 27 + n_seg + body
+        if flags & 0x02:
+            streams[serial] = []
+        if serial in streams and serial not in done:
+            streams[serial].append(blob[at:end])
+            if flags & 0x04:
+                done.append(serial)
+        at = blob.find(b"OggS", end if serial in streams else at + 4)
+    return [b"".join(streams[s]) for s in done]
+
+
+def target_of(track: Track, out_dir: Path) -> Path:
+    return out_dir / (track.genre or "unlabelled") / f"{track.name}.flac"
+
+
 def arrange_one(track: Track, root: Path, out_dir: Path, rate: int, cap_s: float,
                 render_dir: Path) -> str:
     """Write one track's FLAC; returns ``written``, ``kept`` or why it was skipped."""
-    target = out_dir / track.genre / f"{track.name}.flac"
+    target = target_of(track, out_dir)
     if target.is_file():
         return "kept"
     source = root / track.package / track.path
@@ -136,8 +197,7 @@ def arrange_one(track: Track, root: Path, out_dir: Path, rate: int, cap_s: float
     part = target.with_suffix(".part.flac")
     with tempfile.TemporaryDirectory(prefix="genrecast-arrange-") as tmp:
         if track.member:
-            with zipfile.ZipFile(source) as z:
-                inputs = [Path(z.extract(track.member, tmp))]
+            inputs = [extract_member(source, track.member, track.md5, Path(tmp))]
         elif track.mix:
             inputs = [source / stem for stem in track.mix if (source / stem).is_file()]
         elif track.render == "lmms":
@@ -152,21 +212,46 @@ def arrange_one(track: Track, root: Path, out_dir: Path, rate: int, cap_s: float
     return "written"
 
 
+SETS = ("evidence", "teacher", "unlabelled")
+
+
+def select(tracks: list[Track], which: str) -> list[Track]:
+    """``evidence``: the evidence-labelled tracks used; ``teacher``: the teacher-labelled ones
+    used; ``unlabelled``: every track without genre evidence (what the teacher listens to)."""
+    if which == "unlabelled":
+        return [replace(t, genre="") for t in tracks if t.label_source == "teacher"]
+    return [t for t in tracks if not t.left_out and t.label_source == which]
+
+
 def arrange(root: Path, out_dir: Path, rate: int = RATE_HZ, cap_s: float = CAP_SECONDS,
-            render_dir: Path | None = None, jobs: int = 2) -> dict[str, int]:
-    """Build OUT/<genre>/ from the table; returns tracks per genre."""
-    tracks = [t for t in load_table() if not t.left_out]
+            render_dir: Path | None = None, jobs: int = 2, which: str = "evidence",
+            link_from: Path | None = None) -> dict[str, int]:
+    """Build OUT/<genre>/ (OUT/unlabelled/ for ``which="unlabelled"``) from the table; returns
+    tracks per genre. ``link_from``: an ``unlabelled`` folder whose decoded files are hard-linked
+    instead of decoded again."""
+    tracks = select(load_table(), which)
     render_dir = render_dir or out_dir.parent / "renders" / "lmms"
+
+    def one(t: Track) -> str:
+        done = link_from / "unlabelled" / f"{t.name}.flac" if link_from else None
+        target = target_of(t, out_dir)
+        if done is not None and done.is_file() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(done, target)
+            return "written"
+        try:
+            return arrange_one(t, root, out_dir, rate, cap_s, render_dir)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            return f"not decodable ({exc})"
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda t: arrange_one(t, root, out_dir, rate, cap_s, render_dir),
-                                tracks))
-    for t, r in zip(tracks, results, strict=True):
-        if r not in ("written", "kept"):
-            log.warning("left out %s/%s: %s", t.package, t.path, r)
+        results = list(pool.map(one, tracks))
     counts: dict[str, int] = {}
     for t, r in zip(tracks, results, strict=True):
         if r in ("written", "kept"):
-            counts[t.genre] = counts.get(t.genre, 0) + 1
+            counts[t.genre or "unlabelled"] = counts.get(t.genre or "unlabelled", 0) + 1
+        else:
+            log.warning("left out %s/%s: %s", t.package, t.path, r)
     return counts
 
 
@@ -177,10 +262,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=RATE_HZ)
     parser.add_argument("--cap-seconds", type=float, default=CAP_SECONDS)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--set", dest="which", choices=SETS, default="evidence",
+                        help="which tracks (default: the evidence-labelled ones)")
+    parser.add_argument("--link-from", type=Path,
+                        help="an --set unlabelled folder to hard-link decoded files from")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     counts = arrange(args.packages_root, args.out_dir, args.rate, args.cap_seconds,
-                     jobs=args.jobs)
+                     jobs=args.jobs, which=args.which, link_from=args.link_from)
     print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 

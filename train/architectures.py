@@ -109,6 +109,16 @@ def _register_layers(keras: Any) -> None:
             return (*input_shape[:-1], input_shape[-1] // 2)
 
     @keras.saving.register_keras_serializable(package="genrecast")
+    class Log(keras.layers.Layer):
+        """Natural logarithm (the wide model's log-mel; full int8 has a LOG kernel)."""
+
+        def call(self, x: Any) -> Any:
+            return keras.ops.log(x)
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    @keras.saving.register_keras_serializable(package="genrecast")
     class KeepFirst(keras.layers.Layer):
         """(batch, n) → (batch, keep): the first ``keep`` samples."""
 
@@ -139,7 +149,7 @@ def _register_layers(keras: Any) -> None:
 
     _LAYERS.update(Abs=Abs, CompressSqrt=CompressSqrt, SimulateInt8=SimulateInt8,
                    L1Magnitude=L1Magnitude, KeepFirst=KeepFirst,
-                   SubtractTimeMean=SubtractTimeMean)
+                   SubtractTimeMean=SubtractTimeMean, Log=Log)
 
 
 def load_keras_model(path: Any) -> Any:

@@ -29,6 +29,10 @@ TestFractionOpt = Annotated[float, typer.Option(
 CacheDirOpt = Annotated[Path | None, typer.Option(
     "--cache-dir", help="Decoded-audio cache (default $XDG_CACHE_HOME/genrecast).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Decode again, cache nothing.")]
+GroupByOpt = Annotated[str | None, typer.Option(
+    "--group-by", help="Genre folder: keep each group on one side of the split and report the "
+    "grouped figure: 'folder' (GENRE/<group>/...), 'artist' (album artist / artist tag) or "
+    "'package' (<package>__track file names).")]
 
 
 def _labels(value: str | None) -> list[str] | None:
@@ -49,14 +53,14 @@ def _quiet_tensorflow() -> None:
 def _load(data: str, labels: str | None, hop: int, seed: int, test_fraction: float,
           cache_dir: Path | None, no_cache: bool, rate: int = MODEL_RATE_HZ,
           window: int = WINDOW_SAMPLES, test_only: bool = False,
-          all_tracks: bool = False):  # type: ignore[no-untyped-def]
+          all_tracks: bool = False, group_by: str | None = None):  # type: ignore[no-untyped-def]
     from .cache import AudioCache
     from .datasets import load_dataset
 
     cache = None if no_cache else AudioCache(cache_dir)
     return load_dataset(data, labels=_labels(labels), rate=rate, window=window, hop=hop,
                         seed=seed, test_fraction=test_fraction, cache=cache, test_only=test_only,
-                        all_tracks=all_tracks)
+                        all_tracks=all_tracks, group_by=group_by)
 
 
 def register(app: typer.Typer) -> None:
@@ -107,6 +111,7 @@ def register(app: typer.Typer) -> None:
             "--mixed-precision", help="float16 compute (useful on a GPU).")] = False,
         no_robustness: Annotated[bool, typer.Option(
             "--no-robustness", help="Skip the gain/noise/reverb evaluation.")] = False,
+        group_by: GroupByOpt = None,
         cache_dir: CacheDirOpt = None,
         no_cache: NoCacheOpt = False,
     ) -> None:
@@ -130,7 +135,7 @@ def register(app: typer.Typer) -> None:
                             "(400, 2000, 8000, ...)")
         dataset = _load(data, labels, HOP_SECONDS * rate if hop is None else hop, seed,
                         test_fraction, cache_dir, no_cache, rate=rate,
-                        window=WINDOW_SECONDS * rate)
+                        window=WINDOW_SECONDS * rate, group_by=group_by)
         cfg = FitConfig(arch=arch, recipe=recipe, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, patience=patience, seed=seed,
                         augment=augment, max_train_windows=max_windows,
@@ -162,6 +167,7 @@ def register(app: typer.Typer) -> None:
         all_tracks: Annotated[bool, typer.Option(
             "--all", help="Genre folder: every track is test data (a collection the model never "
             "saw), not only the held-out tracks of training's split.")] = False,
+        group_by: GroupByOpt = None,
         cache_dir: CacheDirOpt = None,
         no_cache: NoCacheOpt = False,
     ) -> None:
@@ -180,16 +186,19 @@ def register(app: typer.Typer) -> None:
             hop = int(trained.get("hop_samples", HOP_SECONDS * card.sample_rate_hz))
         if test_fraction is None:
             test_fraction = float(trained.get("test_fraction", 0.25))
+        if group_by is None and not all_tracks:
+            group_by = trained.get("group_by")  # training's grouped split, held out again
         dataset = _load(data, ",".join(card.labels) if not data.startswith("synthetic")
                         else None, hop, split_seed, test_fraction, cache_dir, no_cache,
                         rate=card.sample_rate_hz, window=card.window_samples, test_only=True,
-                        all_tracks=all_tracks)
+                        all_tracks=all_tracks, group_by=group_by)
         if list(dataset.labels) != list(card.labels):
             raise ModelError(f"{model} predicts {', '.join(card.labels)} but {data} holds "
                              f"{', '.join(dataset.labels)}; evaluate on data with the same classes")
         clf = ev.load_classifier(model, card)
         t = dataset.test
-        result = ev.evaluate(clf, t.x, t.y, dataset.labels, t.track, dataset.tracks)
+        result = ev.evaluate(clf, t.x, t.y, dataset.labels, t.track, dataset.tracks,
+                             dataset.groups)
         result["model"] = str(model)
         result["data"] = data
         if gains:
@@ -233,6 +242,12 @@ def _print_report(result: dict) -> None:  # type: ignore[type-arg]
         typer.echo(f"  {name:>12}: precision {100 * pc['precision']:.1f}%  "
                    f"recall {100 * pc['recall']:.1f}%  ({pc['support']} windows{extra})")
     typer.echo("confusion (rows true, columns predicted): " + json.dumps(result["confusion"]))
+    grouped = result.get("grouped")
+    if grouped:
+        typer.echo(f"grouped ({grouped['n_groups']} groups): macro recall "
+                   f"{100 * grouped['macro']:.1f}% (per genre: " + ", ".join(
+                       f"{g} {100 * v:.0f}%" for g, v in grouped["genres"].items()) +
+                   f"), beside {100 * result['accuracy']:.1f}% of the windows pooled")
     if "tracks" in result:
         typer.echo(f"per track (majority): {100 * result['track_accuracy']:.1f}% right")
         for name, t in result["tracks"].items():

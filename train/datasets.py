@@ -71,6 +71,8 @@ class Dataset:
     fingerprint: str = ""
     split: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    """The group of every track (artist, sub-folder, package) when the split is grouped."""
 
     @property
     def synthetic(self) -> bool:
@@ -188,8 +190,10 @@ def _list_genres(root: Path) -> dict[str, list[Path]]:
 
 def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, hop: int,
                 seed: int, val_fraction: float, test_fraction: float,
-                cache: AudioCache | None, all_test: bool = False) -> Dataset:
-    """Genre subfolders → Dataset split by track; ``all_test``: every track is test data."""
+                cache: AudioCache | None, all_test: bool = False,
+                group_by: str | None = None) -> Dataset:
+    """Genre subfolders → Dataset split by track (by group with ``group_by``: ``folder``,
+    ``artist`` or ``package``, see grouping.py); ``all_test``: every track is test data."""
     genres = _list_genres(root)
     if labels is not None:
         unknown = sorted(set(labels) - set(genres))
@@ -231,8 +235,16 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
             raise DataError(f"genre folder '{genre}' has no readable audio of at least one "
                             "window; add recordings or remove the folder")
     tl = np.asarray(track_labels)
+    groups: list[str] = []
+    if group_by:
+        from .grouping import group_names, grouped_split
+
+        groups = group_names(tracks, group_by, root)
     if all_test:
         assign = ["test"] * len(tracks)
+    elif group_by:
+        assign = grouped_split(groups, track_labels, [len(w) for w in track_windows],
+                               test_fraction, seed)
     else:
         assign = split_tracks(tl, test_fraction, val_fraction, seed, names, tracks)
     parts = {}
@@ -247,6 +259,9 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
                 np.int64) if ids else np.zeros(0, np.int64),
         )
     method = ("every track is test data (--all)" if all_test else
+              f"by {group_by} (no {group_by} on both sides), genres spread over "
+              f"{max(2, round(1 / test_fraction))} folds, seed {seed}, one fold held out, "
+              "validation whole groups" if group_by else
               f"by track, stratified per genre, seed {seed}, test {test_fraction:.0%}, "
               f"validation {val_fraction:.0%} of each genre's tracks")
     split = {
@@ -254,12 +269,13 @@ def load_folder(root: Path, labels: list[str] | None, rate: int, window: int, ho
         "hop_samples": hop,
         "test_fraction": test_fraction,
         "val_fraction": val_fraction,
+        **({"group_by": group_by} if group_by else {}),
         **{side: sorted(tracks[i] for i in range(len(tracks)) if assign[i] == side)
            for side in ("train", "val", "test")},
     }
     return Dataset(labels=names, train=parts["train"], val=parts["val"], test=parts["test"],
                    kind="folder", source=root.name, tracks=tracks, track_labels=track_labels,
-                   fingerprint=digest.hexdigest(), split=split, skipped=skipped)
+                   fingerprint=digest.hexdigest(), split=split, skipped=skipped, groups=groups)
 
 
 def drop_silent(wins: np.ndarray) -> np.ndarray:
@@ -317,7 +333,8 @@ def load_synthetic(n_genres: int, rate: int, window: int, hop: int, seed: int,
 def load_dataset(spec: str, labels: list[str] | None = None, rate: int = 400,
                  window: int = 1200, hop: int = 400, seed: int = 0, val_fraction: float = 0.1,
                  test_fraction: float = 0.25, cache: AudioCache | None = None,
-                 test_only: bool = False, all_tracks: bool = False) -> Dataset:
+                 test_only: bool = False, all_tracks: bool = False,
+                 group_by: str | None = None) -> Dataset:
     """DATA argument → Dataset. Raises a one-line UserError for bad data.
 
     ``test_only`` (evaluation): an npz needs only its ``test`` array. ``all_tracks``: every track
@@ -334,7 +351,7 @@ def load_dataset(spec: str, labels: list[str] | None = None, rate: int = 400,
                             "subfolders, or synthetic")
     if path.is_dir():
         return load_folder(path, labels, rate, window, hop, seed, val_fraction, test_fraction,
-                           cache, all_test=all_tracks)
+                           cache, all_test=all_tracks, group_by=group_by)
     if path.suffix.lower() == ".npz":
         return load_npz(path, labels, window, seed, val_fraction, test_only=test_only)
     raise DataError(f"{path} is neither an .npz nor a folder; pass an .npz in the seeds' layout, "

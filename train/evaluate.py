@@ -62,9 +62,20 @@ def metrics(pred: np.ndarray, y: np.ndarray, labels: Sequence[str],
 
 
 def evaluate(classifier: Classifier, x: np.ndarray, y: np.ndarray, labels: Sequence[str],
-             track: np.ndarray | None = None, track_names: Sequence[str] = ()) -> dict[str, Any]:
+             track: np.ndarray | None = None, track_names: Sequence[str] = (),
+             groups: Sequence[str] = ()) -> dict[str, Any]:
+    """``metrics``; with ``groups`` (one per track) also the grouped figure (grouped_scores)."""
     pred = classifier.predict(x).argmax(axis=1) if len(x) else np.zeros(0, dtype=np.int64)
-    return metrics(pred, y, labels, track, track_names)
+    out = metrics(pred, y, labels, track, track_names)
+    if groups and track is not None and track.size:
+        from .grouped_scores import grouped_figure
+
+        track_labels = [-1] * len(track_names)  # -1: not in this set
+        for t, c in zip(track.tolist(), y.tolist(), strict=True):
+            track_labels[t] = c
+        out["grouped"] = grouped_figure(pred, y, track, track_names, track_labels, labels,
+                                        groups)
+    return out
 
 
 def robustness(classifier: Classifier, x: np.ndarray, y: np.ndarray, labels: Sequence[str],

@@ -38,7 +38,7 @@ def quantize_and_evaluate(model: Any, data: Dataset, norm: Normalisation, modes:
                          window_samples=data.train.x.shape[1], normalisation=norm,
                          model_sha256=file_sha256(path), quantization=mode)
         m = evaluate(load_classifier(path, card), data.test.x, data.test.y, data.labels,
-                     data.test.track, data.tracks)
+                     data.test.track, data.tracks, data.groups)
         out[mode] = {"path": path, "accuracy": m["accuracy"], "size_bytes": path.stat().st_size,
                      "metrics": m}
         log.info("%s: test accuracy %.4f (%d bytes)", mode, m["accuracy"], path.stat().st_size)
@@ -118,4 +118,8 @@ def summary_line(card: dict[str, Any]) -> str:
         line += f"; gain-robust {100 * rob['gain_robust_accuracy']:.2f}%"
     if "track_accuracy" in card["test"]:
         line += f"; tracks right {100 * card['test']['track_accuracy']:.1f}%"
+    grouped = card["test"].get("grouped")
+    if grouped:
+        line += (f"; grouped ({grouped['n_groups']} held-out groups) macro recall "
+                 f"{100 * grouped['macro']:.1f}%")
     return line

@@ -240,9 +240,16 @@ def register(app: typer.Typer) -> None:
     def model_cmd(
         model: Annotated[Path | None, typer.Argument(
             help="A .tflite model (default: the shipped model).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the whole card.")] = False,
     ) -> None:
-        """Print a model's card (labels, rate, window, normalisation, accuracy, provenance)."""
+        """Which model, its labels and its figure on music it never heard (--json: the card)."""
+        from genrecast.daemon.cli.model_summary import summary_lines
         from genrecast.daemon.model.card import load_card
 
-        card = load_card(model or _default_model())
-        typer.echo(json.dumps(card.to_json(), indent=2))
+        path = model or _default_model()
+        card = load_card(path)
+        if as_json:
+            typer.echo(json.dumps(card.to_json(), indent=2))
+            return
+        for line in summary_lines(card, path):
+            typer.echo(line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ class Classifier:
             raise ModelError(f"model {self.model_path} does not match the card it was given; "
                              "restore the model and its card together")
         self.card = card
+        self.temperature = card_temperature(card, self.model_path)
         gpu = None
         if probe:  # a corrupt file may crash LiteRT in C: find out in a child process first
             gpu = probe_model(self.model_path, content=self._model_bytes, check_gpu=try_gpu)
@@ -134,7 +136,32 @@ class Classifier:
             interp.invoke()
             out[start : start + batch] = interp.get_tensor(self._out_index)
             start += batch
-        return to_probabilities(out)
+        return at_temperature(to_probabilities(out), self.temperature)
+
+
+def card_temperature(card: ModelCard, where: Path) -> float:
+    """The card's calibration temperature (``calibration.temperature``; 1: none)."""
+    raw = card.extra.get("calibration", {})
+    value = raw.get("temperature", 1.0) if isinstance(raw, dict) else 1.0
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if not (math.isfinite(t) and 0.05 <= t <= 20.0):
+        raise ModelError(f"{where}: the card's calibration.temperature {value!r} is not a number "
+                         "between 0.05 and 20; fix the card or remove its calibration")
+    return t
+
+
+def at_temperature(probs: np.ndarray, t: float) -> np.ndarray:
+    """Probabilities as the model would give them with its logits divided by ``t``: softmax of
+    log(p) / t (temperature scaling; 1 leaves them as they are)."""
+    if t == 1.0:
+        return probs
+    z = np.log(np.clip(probs, 1e-9, 1.0)) / t
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def to_probabilities(scores: np.ndarray) -> np.ndarray:

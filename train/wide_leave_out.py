@@ -1,0 +1,93 @@
+"""Grouped k-fold leave-out of the wide model (the same folds and scores as grouped_leave_out).
+
+The back end trains on log-mel patches (wide.py); float32 figures come from it, int8 figures from
+the joined model converted to full int8 and fed the fold's raw windows again, at each gain.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from genrecast.daemon.model.card import ModelCard, file_sha256
+
+from .cache import AudioCache
+from .evaluate import load_classifier
+from .fit import NORMALISATION, subsample
+from .grouped_leave_out import Corpus, fold_dataset, summarise
+from .grouping import assign_folds
+from .leave_out import pooled
+from .quantize import convert
+from .robustness import with_gain
+from .wide import WIDE_RATE_HZ, WIDE_WINDOW, fit_back, join
+from .wide_corpus import raw_windows
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_TRACKS, CALIBRATION_PER_TRACK = 40, 10
+
+
+def calibration_windows(paths: Sequence[Path], track_ids: Sequence[int], cache: AudioCache | None,
+                        seed: int) -> np.ndarray:
+    """Normalised raw windows of a few training tracks: what full int8 calibrates on."""
+    rng = np.random.default_rng(seed)
+    picked = rng.permutation(np.asarray(track_ids))[:CALIBRATION_TRACKS]
+    out = []
+    for t in picked:
+        wins = raw_windows(paths[int(t)], cache)
+        out.append(wins[rng.permutation(len(wins))[:CALIBRATION_PER_TRACK]])
+    return NORMALISATION.apply(np.concatenate(out))
+
+
+def int8_model(front: Any, back: Any, labels: Sequence[str], paths: Sequence[Path],
+               train_ids: Sequence[int], cache: AudioCache | None, seed: int, path: Path) -> Any:
+    """The joined model as full int8, written to ``path``; its classifier."""
+    path.write_bytes(convert(join(front, back), "int8",
+                             calibration_windows(paths, train_ids, cache, seed), seed))
+    card = ModelCard(labels=tuple(labels), sample_rate_hz=WIDE_RATE_HZ,
+                     window_samples=WIDE_WINDOW, normalisation=NORMALISATION,
+                     model_sha256=file_sha256(path), quantization="int8")
+    return load_classifier(path, card)
+
+
+def wide_grouped_leave_out(corpus: Corpus, paths: Sequence[Path], front: Any, k: int,
+                           epochs: int, patience: int, seed: int, max_windows: int | None,
+                           cache: AudioCache | None,
+                           gains_db: Sequence[float] = (-30.0, 0.0, 6.0)) -> dict[str, Any]:
+    ev = corpus.evidence
+    fold_of = assign_folds(corpus.evidence_groups, ev.track_labels, k, seed)
+    every = pooled(ev)
+    n = len(ev.labels)
+    probs: dict[str, dict[str, np.ndarray]] = {
+        "float32": {"+0": np.zeros((len(every), n), np.float32)},
+        "int8": {f"{g:+g}": np.zeros((len(every), n), np.float32) for g in gains_db}}
+    folds = []
+    for f in range(k):
+        started = time.monotonic()
+        data = fold_dataset(corpus, fold_of, f, seed)
+        keep = subsample(data.train.y, max_windows, seed)
+        log.info("wide fold %d/%d: %d test windows, %d training (of %d)", f + 1, k,
+                 len(data.test), keep.size, len(data.train))
+        back, run, best = fit_back(data.train.x[keep], data.train.y[keep], data.val.x,
+                                   data.val.y, n, epochs, patience, seed)
+        at = np.isin(every.track, np.unique(data.test.track))
+        probs["float32"]["+0"][at] = back.predict(data.test.x.astype(np.float32),
+                                                 batch_size=256, verbose=0)
+        ev_train = sorted({int(t) for t in data.train.track if t < len(ev.tracks)})
+        with tempfile.TemporaryDirectory(prefix="genrecast-wide-") as tmp:
+            clf = int8_model(front, back, ev.labels, paths, ev_train, cache, seed, Path(tmp) / "int8.tflite")
+            for t in np.unique(data.test.track):
+                wins = raw_windows(paths[int(t)], cache)
+                rows = np.flatnonzero(every.track == t)
+                for g in gains_db:
+                    probs["int8"][f"{g:+g}"][rows] = clf.predict(with_gain(wins, g))
+        folds.append({"fold": f, "groups": sorted(g for g, v in fold_of.items() if v == f),
+                      "test_windows": len(data.test), "train_windows": int(keep.size),
+                      "epochs_run": run, "best_epoch": best,
+                      "seconds": round(time.monotonic() - started, 1)})
+    return summarise(probs, every, ev, folds, k)
