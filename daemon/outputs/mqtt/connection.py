@@ -6,11 +6,13 @@ run on paho's thread and only report here (``report(state, detail)``); whoever o
 decides what to republish. A retained ``offline`` on the availability topic is the last will, so
 the broker announces a killed daemon.
 
-It speaks MQTT 5 (mosquitto 1.6+, EMQX, HiveMQ, Home Assistant's add-on), whose DISCONNECT
-carries a reason: when another client connects with the same client id, the broker says
-"session taken over". paho resets its backoff after every successful connection, so two
-daemons with one id would take the session from each other every second; after a takeover the
-wait doubles instead (``reconnect_delay_set``), until a connection lasts ``STABLE_S``.
+When another client connects with the same client id, the broker closes the older connection
+without a word (MQTT 3.1.1; mosquitto 2.0 sends no "session taken over" even to MQTT 5
+clients). paho resets its backoff after every successful connection, so two daemons with one id
+took the session from each other every second ("Unspecified error"). Here a connection that the
+broker closes soon after accepting it (``STABLE_S``) twice in a row is reported as a takeover,
+and the wait before reconnecting doubles each time (``reconnect_delay_set``) until a connection
+lasts; a broker that cannot be reached in between is not a takeover.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ RECONNECT_MAX_S = 30
 CLOSE_TIMEOUT_S = 1.0  # waiting for the last messages (offline) to leave on a clean stop
 PAHO_QUEUE_MESSAGES = 1000  # paho's own queue of QoS 1 messages in flight
 STABLE_S = 60.0  # a connection that lasted this long resets the takeover backoff
-SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason code
+CLOSED_BY_PEER = 128  # paho's reason when the socket closed without a DISCONNECT packet
+SHORT_DROPS_FOR_TAKEOVER = 2  # short-lived connections in a row that mean a takeover
 
 CONNECTING = "connecting"
 CONNECTED = "connected"
@@ -69,9 +72,10 @@ class Connection:
         self.connected = False
         self.takeovers = 0
         self._connected_at_s = 0.0
+        self._short_drops = 0  # connections in a row the broker closed soon after accepting
         self._takeover_delay_s = 0
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                             protocol=paho.MQTTv5)
+                             protocol=paho.MQTTv311, clean_session=True)
         self._closing = False
         paho_log = logging.getLogger(f"{__name__}.paho")
         # paho 2.2 logs "Client is not connected" as an error on a clean disconnect.
@@ -133,7 +137,7 @@ class Connection:
                              "[mqtt] username and password_file to an account of the broker")
             else:
                 self._report(REFUSED, f"{self.url} refused the connection ({reason}); check "
-                             "[mqtt] client_id and that the broker speaks MQTT 5")
+                             "[mqtt] client_id and the broker's configuration")
             return
         self.connected = True
         self._connected_at_s = time.monotonic()
@@ -143,6 +147,7 @@ class Connection:
 
     def _connect_failed(self, _client: paho.Client, _userdata: Any) -> None:
         self.connected = False
+        self._short_drops = 0  # the broker is away: not a takeover
         self._report(DISCONNECTED, f"cannot reach {self.url} (broker down or unreachable); "
                      f"retrying with backoff up to {RECONNECT_MAX_S} s")
 
@@ -152,11 +157,11 @@ class Connection:
         self.connected = False
         if not was or self._closing:
             return
-        if int(reason.value) == SESSION_TAKEN_OVER:
+        short = time.monotonic() - self._connected_at_s < STABLE_S
+        self._short_drops = self._short_drops + 1 if short else 0
+        if int(reason.value) == CLOSED_BY_PEER and self._short_drops >= SHORT_DROPS_FOR_TAKEOVER:
             self.takeovers += 1
-            stable = time.monotonic() - self._connected_at_s >= STABLE_S
-            delay = RECONNECT_MIN_S if stable or not self._takeover_delay_s else min(
-                2 * self._takeover_delay_s, RECONNECT_MAX_S)
+            delay = min(2 * (self._takeover_delay_s or RECONNECT_MIN_S), RECONNECT_MAX_S)
             self._takeover_delay_s = delay
             self.client.reconnect_delay_set(delay, max(delay, RECONNECT_MAX_S))
             self._report(DISCONNECTED, f"another client took over this id ({self.client_id}) "
