@@ -14,6 +14,7 @@ second; the rest are counted, and the next line says how many).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -119,13 +120,11 @@ class CommandRunner:
         self._last_log_s, self._unlogged = now, 0
         log.warning("mqtt: ignored a command on %s: %s%s", topic[:200], reason, more)
 
-    def close(self, timeout_s: float = 0.5) -> None:
-        if self._thread.is_alive():
-            try:
-                self._queue.put(None, timeout=timeout_s)
-            except queue.Full:
-                return
-            self._thread.join(timeout_s)
+    def close(self) -> None:
+        """Ends the thread after the command it runs (never waited for: a reload in progress
+        must not hold up the daemon's stop)."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
 
     def _run(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.outputs.mqtt.commands import THRESHOLD_MAX_PCT, THRESHOLD_MIN_PCT
 from genrecast.daemon.outputs.mqtt.model_facts import ModelFacts
 from genrecast.daemon.outputs.mqtt.topics import (
@@ -69,8 +70,8 @@ _ENTITY_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
         "name": "Music", "device_class": "sound", "payload_on": "ON", "payload_off": "OFF",
     }),
     STATE: ("sensor", {
-        "name": "Source state", "icon": "mdi:access-point-check",
-        "entity_category": "diagnostic",
+        "name": "Source state", "icon": "mdi:access-point-check", "device_class": "enum",
+        "options": [str(state) for state in SourceState], "entity_category": "diagnostic",
     }),
     TITLE: ("sensor", {
         "name": "Now playing", "icon": "mdi:radio",

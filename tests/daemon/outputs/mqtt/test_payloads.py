@@ -74,6 +74,8 @@ def test_discovery_topics_keys_devices_and_stable_ids() -> None:
     assert threshold["command_topic"] == "genrecast/living/threshold/set"
     assert (threshold["min"], threshold["max"], threshold["unit_of_measurement"]) == (1, 100, "%")
     assert by_object["daemon_reload"]["payload_press"] == "PRESS"
+    assert by_object["radio_state"]["options"] == ["starting", "running", "stalled", "lost",
+                                                   "recovering", "paused", "stopped"]
 
 
 def test_without_commands_or_accuracy_those_entities_are_left_out() -> None:
