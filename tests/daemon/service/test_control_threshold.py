@@ -3,6 +3,7 @@ the value is checked like ``[decisions] threshold``, and the source's smoother u
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,3 +37,16 @@ def test_a_new_threshold_changes_what_is_declared(threshold: float, declared: st
     s.set_threshold(threshold)
     decisions = [s.update(np.array([0.1, 0.9]), -20.0, float(i)) for i in range(3)]
     assert decisions[-1].genre == declared
+
+
+def test_ctl_threshold_checks_the_value_before_asking(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.support.common import genrecast_cmd
+
+    done = subprocess.run(genrecast_cmd("ctl", "threshold", "living", "nan", "--endpoint",
+                                        f"ipc://{tmp_path}/control.sock"),
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1, done.stderr
+    assert "needs a value > 0 and <= 1, got 'nan'" in lines[0] and "0.7" in lines[0]
