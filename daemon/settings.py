@@ -47,6 +47,13 @@ class SourceSettings:
     """Pace a file source in real time (False: as fast as possible)."""
     loop: bool = False
     """Start a file source again when it ends (demos)."""
+    display_name: str = ""
+    """What people see (Home Assistant's device name), e.g. "Living room"; empty = ``name``.
+    ``name`` stays the id in topics, so renaming this keeps every id."""
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
     @property
     def spec(self) -> str:
@@ -139,7 +146,8 @@ class MqttSettings:
     password: str = field(default="", repr=False)
     """The password itself, read from ``password_file`` (or given in the file as ``password``)."""
     client_id: str = ""
-    """MQTT client id; empty = ``genrecast-<hostname>``. Also the Home Assistant node id, so the
+    """MQTT client id; empty = ``genrecast-<hostname>-<6 hex digits>`` (the digits from the event
+    endpoint, so two daemons on one host differ). Also the Home Assistant node id, so the
     entities' unique ids stay the same across restarts."""
     topic_prefix: str = "genrecast"
     """State topics are ``<topic_prefix>/<source>/<entity>``."""
@@ -151,6 +159,9 @@ class MqttSettings:
     """CA bundle for ``mqtts://`` (empty: the system's trusted CAs)."""
     keepalive_s: int = 30
     """Seconds between MQTT pings; the broker declares the daemon dead (last will) after 1.5×."""
+    commands: bool = True
+    """Offer Home Assistant a switch (pause/resume), a threshold and a reload button, and act on
+    their command topics (false: state only)."""
 
     @property
     def enabled(self) -> bool:
@@ -178,14 +189,6 @@ class MqttSettings:
         if sep and port.isdigit():
             return host, int(port)
         return rest, default
-
-    @property
-    def resolved_client_id(self) -> str:
-        if self.client_id:
-            return self.client_id
-        import socket
-
-        return f"genrecast-{socket.gethostname()}"
 
 
 @dataclass(frozen=True)

@@ -228,12 +228,20 @@ def register(app: typer.Typer) -> None:
         web: Annotated[str, typer.Option(
             "--web", help="Also serve the live dashboard on HOST:PORT (loopback, e.g. "
             "127.0.0.1:8090).")] = "",
+        mqtt: Annotated[str, typer.Option(
+            "--mqtt", help="Also publish to this MQTT broker with Home Assistant discovery "
+            "(mqtt://HOST:PORT or mqtts://HOST:PORT).")] = "",
+        mqtt_username: Annotated[str, typer.Option(
+            "--mqtt-username", help="Login name at the broker.")] = "",
+        mqtt_password_file: Annotated[str, typer.Option(
+            "--mqtt-password-file", help="A file holding the broker password (never the "
+            "password itself on the command line).")] = "",
     ) -> None:
         """Run the daemon with the default model and print what a subscriber receives."""
-        from genrecast.daemon.cli.demo import run_demo
+        from genrecast.daemon.cli.demo import demo_mqtt, run_demo
 
         run_demo(model or _default_model(), seconds, False if file else None, kind or [],
-                 as_json, web)
+                 as_json, web, demo_mqtt(mqtt, mqtt_username, mqtt_password_file))
         sys.stdout.flush()
 
     @app.command("model")

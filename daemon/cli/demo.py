@@ -14,7 +14,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-from genrecast.daemon.settings import PublishSettings, Settings, SourceSettings, WebSettings
+from genrecast.daemon.settings import (
+    MqttSettings,
+    PublishSettings,
+    Settings,
+    SourceSettings,
+    WebSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +64,26 @@ def _wait_until_listening(listener: subprocess.Popen[str]) -> None:
     threading.Thread(target=forward, name="listener-stderr", daemon=True).start()
 
 
+def demo_mqtt(url: str, username: str = "", password_file: str = "") -> MqttSettings:
+    """``--mqtt URL`` (and a login: ``--mqtt-username``, ``--mqtt-password-file``), checked
+    like the ``[mqtt]`` table, with a client id of its own that stays the same from one demo to
+    the next (the demo's event endpoint is a new temporary folder each time, so the default id
+    would give Home Assistant a new device every run)."""
+    import dataclasses
+    import socket
+
+    from genrecast.daemon.service.config_file import load_settings
+
+    if not url:
+        return MqttSettings()
+    overrides = {"mqtt.url": url, "mqtt.username": username or None,
+                 "mqtt.password_file": password_file or None}
+    checked = load_settings(None, overrides, default_model=lambda: DEMO_AUDIO).mqtt
+    return dataclasses.replace(checked, client_id=f"genrecast-demo-{socket.gethostname()}")
+
+
 def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str],
-             as_json: bool, web: str = "") -> None:
+             as_json: bool, web: str = "", mqtt: MqttSettings | None = None) -> None:
     from genrecast.daemon.engine.daemon import Daemon
     from genrecast.daemon.service.runtime import ServiceRuntime
 
@@ -77,15 +101,21 @@ def run_demo(model: Path, seconds: float, use_mic: bool | None, kinds: list[str]
         _wait_until_listening(listener)
         settings = Settings(sources=sources, model_path=model,
                             publish=PublishSettings(endpoint=endpoint),
-                            web=WebSettings(listen=web))
+                            web=WebSettings(listen=web), mqtt=mqtt or MqttSettings())
         daemon = Daemon(settings)
-        # The service runtime's status and snapshot feed the dashboard's /api/status; nothing
-        # else of it opens (no control socket, no metrics) in the demo.
-        runtime = ServiceRuntime(daemon) if web else None
+        # The service runtime's status and snapshot feed the dashboard's /api/status, and its
+        # control handlers take Home Assistant's commands; nothing else of it opens (no control
+        # socket, no metrics) in the demo.
+        runtime = ServiceRuntime(daemon) if web or settings.mqtt.enabled else None
         timer = None
         try:
             if runtime is not None:
                 runtime.open_web()
+                runtime.start_mqtt()
+                if runtime.mqtt is not None:
+                    print(f"demo: MQTT to {runtime.mqtt.connection.url} as "
+                          f"{runtime.mqtt.client_id} (Home Assistant discovery)",
+                          file=sys.stderr, flush=True)
             daemon.start(subscriber_grace_s=SUBSCRIBER_GRACE_S)
             if runtime is not None and runtime.web is not None:
                 runtime.start_web()

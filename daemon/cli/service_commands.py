@@ -73,8 +73,10 @@ def register(app: typer.Typer) -> None:
     @app.command("ctl")
     def ctl_cmd(
         command: str = typer.Argument(..., help="status | pause SOURCE | resume SOURCE | "
-                                      "reload | snapshot"),
-        source: str = typer.Argument(None, help="Source name (pause, resume)."),
+                                      "threshold SOURCE VALUE | reload | snapshot"),
+        source: str = typer.Argument(None, help="Source name (pause, resume, threshold)."),
+        value: str = typer.Argument(None, help="threshold: the source's decision threshold, "
+                                    "0 < VALUE <= 1 (until the daemon restarts)."),
         endpoint: str = typer.Option(None, "--endpoint", "-e",
                                      help="Control endpoint (ipc://PATH or tcp://127.0.0.1:PORT)."),
         config: Path = typer.Option(None, "--config", "-c",  # noqa: B008
@@ -85,15 +87,30 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(3.0, "--timeout", help="Seconds to wait for an answer."),
     ) -> None:
         """Query or steer a running daemon through its control socket."""
-        from genrecast.daemon.service.control import COMMANDS, NEEDS_SOURCE, request
+        from genrecast.daemon.service.control import (
+            COMMANDS,
+            NEEDS_SOURCE,
+            NEEDS_VALUE,
+            request,
+            threshold_ok,
+        )
 
         if command not in COMMANDS:
             raise UserError(f"unknown command {command!r}; use one of {', '.join(COMMANDS)}")
         if command in NEEDS_SOURCE and not source:
             raise UserError(f"{command} needs a source name, e.g. genrecast ctl {command} living")
+        number = None
+        if command in NEEDS_VALUE:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = None
+            if not threshold_ok(number):
+                raise UserError(f"{command} needs a value > 0 and <= 1, got {value!r}; e.g. "
+                                f"genrecast ctl {command} {source} 0.7")
         target = control_endpoint(endpoint, config, instance)
         reply = request(target, command, source if command in NEEDS_SOURCE else None,
-                        timeout_s=timeout)
+                        timeout_s=timeout, value=number)
         if not reply.get("ok"):
             raise UserError(f"{command}: {reply.get('error', 'refused')}")
         _print_reply(command, reply, as_json)

@@ -102,14 +102,14 @@ class Daemon:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def source_report(self, name: str) -> dict[str, int | str]:
+    def source_report(self, name: str) -> dict[str, int | float | str]:
         """One source's counters, read where they live: the source (frames), the supervisor
         (state, restarts) and the pipeline (windows, events)."""
         pipeline = self.pipelines[name]
         src = pipeline.source
         watch = self.supervisor.watches.get(name)
         c = pipeline.counters
-        report: dict[str, int | str] = {
+        report: dict[str, int | float | str] = {
             "state": str(watch.state) if watch else str(SourceState.STARTING),
             "reason": watch.reason(time.monotonic()) if watch else str(SourceState.STARTING),
             "frames_received": src.frames_received,
@@ -118,13 +118,14 @@ class Daemon:
             "events_published": c.events_published,
             "events_dropped": c.events_dropped,
             "restarts": watch.restarts if watch else 0,
+            "threshold": pipeline.decisions.threshold,
         }
         malformed = getattr(src, "malformed_meta_blocks", None)  # url sources (ICY metadata)
         if malformed is not None:
             report["malformed_meta_blocks"] = malformed
         return report
 
-    def source_reports(self) -> dict[str, dict[str, int | str]]:
+    def source_reports(self) -> dict[str, dict[str, int | float | str]]:
         return {name: self.source_report(name) for name in self.pipelines}
 
     @property
@@ -242,6 +243,11 @@ class Daemon:
     def resume(self, name: str) -> None:
         self._pipeline(name)
         self.call_in_loop(lambda: self._set_paused(name, False))
+
+    def set_threshold(self, name: str, threshold: float) -> None:
+        """The source's base threshold from the next window on (checked by the caller)."""
+        pipeline = self._pipeline(name)
+        self.call_in_loop(lambda: pipeline.set_threshold(threshold))
 
     def swap_classifier(self, classifier: Classifier) -> None:
         """Use another model from the next window on (SIGHUP reload)."""

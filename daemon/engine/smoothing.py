@@ -9,7 +9,7 @@ average, so the next track starts from a clean slate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from genrecast.daemon.settings import DecisionSettings
@@ -56,6 +56,13 @@ class Smoother:
         self._genre_since_s: float | None = None
         self._pending: str | None = None
         self._pending_count = 0
+
+    def set_threshold(self, threshold: float) -> None:
+        """A new base threshold for this source (per-label thresholds still take precedence);
+        the average and the current decision stay."""
+        self.settings = replace(self.settings, threshold=threshold)
+        self._thresholds = np.array([self.settings.threshold_for(x) for x in self.labels],
+                                    dtype=np.float64)
 
     def _clear_history(self) -> None:
         self._count = 0

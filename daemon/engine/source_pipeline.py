@@ -9,7 +9,7 @@ publishes and counts.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,12 @@ class SourcePipeline:
             card.sample_rate_hz, card.window_samples
         ):
             self._restart_dsp()
+
+    def set_threshold(self, threshold: float) -> None:
+        """This source's base threshold (``genrecast ctl threshold``, Home Assistant's number);
+        it outlives a model reload, not a restart."""
+        self.decisions = replace(self.decisions, threshold=threshold)
+        self.smoother.set_threshold(threshold)
 
     def _set_wake(self, dsp: SourceDSP, ring: Ring) -> None:
         """Ask the ring to wake the loop only when the next window is complete (at most half a

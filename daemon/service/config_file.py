@@ -7,7 +7,7 @@ a typo must not silently fall back to a default.
 Layout (``systemd/genrecast.toml`` is the commented example)::
 
     [model]      path, threads
-    [[sources]]  name, kind, target, pcm_format, rate_hz, channels, realtime, loop
+    [[sources]]  name, id, kind, target, pcm_format, rate_hz, channels, realtime, loop
     [decisions]  hop_s, smooth_windows, threshold, min_windows, silence_db, reset_on_track,
                  [decisions.thresholds]
     [publish]    endpoint, heartbeat_s, high_water_mark, startup_grace_s
@@ -15,7 +15,7 @@ Layout (``systemd/genrecast.toml`` is the commented example)::
     [control]    endpoint
     [metrics]    port, host
     [mqtt]       url, username, password | password_file, client_id, topic_prefix,
-                 discovery_prefix, predictions, ca_file, keepalive_s
+                 discovery_prefix, predictions, ca_file, keepalive_s, commands
     [web]        listen, token, token_file, prediction_interval_s
     [security]   ipc_mode, ipc_group, curve_secret_key, curve_authorized_dir
 
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from genrecast.daemon.errors import ConfigError
+from genrecast.daemon.service.config_names import source_id_and_display_name
 from genrecast.daemon.service.config_outputs import mqtt_settings, web_settings
 from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
@@ -136,8 +137,9 @@ def _sources(rep: Reporter, raw: Any, base: Path | None) -> tuple[SourceSettings
         if "kind" not in table:
             raise rep.fail(key, "missing kind", 'add kind = "mic" (or "file", "url", "stdin")')
         spec = table["kind"] + (f":{table['target']}" if table.get("target") else "")
-        if table.get("name"):
-            spec = f"{table['name']}={spec}"
+        source_id, display_name = source_id_and_display_name(rep, key, table)
+        if source_id:
+            spec = f"{source_id}={spec}"
         try:
             src = parse_source_spec(spec, i)
         except ConfigError as exc:
@@ -147,7 +149,8 @@ def _sources(rep: Reporter, raw: Any, base: Path | None) -> tuple[SourceSettings
                                  target=str(resolve_path(src.target, base)))
         extra = {k: table[k] for k in ("pcm_format", "rate_hz", "channels", "realtime", "loop")
                  if k in table}
-        result.append(SourceSettings(name=src.name, kind=src.kind, target=src.target, **extra))
+        result.append(SourceSettings(name=src.name, kind=src.kind, target=src.target,
+                                     display_name=display_name, **extra))
     names = [s.name for s in result]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

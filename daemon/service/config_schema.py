@@ -108,6 +108,7 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
         "predictions": (_boolean, "false"),
         "ca_file": (_string(), '"/etc/ssl/certs/ca-certificates.crt"'),
         "keepalive_s": (_number(5, 3600, integer=True), "30"),
+        "commands": (_boolean, "true"),
     },
     "web": {
         "listen": (_string(), '"127.0.0.1:8090"'),
@@ -124,7 +125,8 @@ SCHEMA: dict[str, dict[str, tuple[Check, str]]] = {
 }
 
 SOURCE_SCHEMA: dict[str, tuple[Check, str]] = {
-    "name": (_string(), '"living"'),
+    "name": (_string(), '"living" (or "Living room" with id = "living")'),
+    "id": (_string(), '"living"'),
     "kind": (_string(("mic", "file", "url", "stdin")), '"mic"'),
     "target": (_string(), '"http://radio.example/stream"'),
     "pcm_format": (_string(PCM_FORMATS), '"s16le"'),

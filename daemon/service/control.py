@@ -1,11 +1,14 @@
-"""The control socket: ``status``, ``pause SOURCE``, ``resume SOURCE``, ``reload``, ``snapshot``.
+"""The control socket: ``status``, ``pause SOURCE``, ``resume SOURCE``, ``threshold SOURCE VALUE``,
+``reload``, ``snapshot``.
 
 A ZeroMQ ROUTER socket on an ipc path in the runtime directory (or a loopback tcp port: the socket
 has no authentication, so the configuration refuses anything else). Requests and replies are JSON
 objects: ``{"command": "pause", "source": "living"}`` → ``{"ok": true, ...}`` or
-``{"ok": false, "error": "..."}``. The server runs in its own thread and calls handlers that the
-daemon supplies; a handler raising ``UserError`` (an unknown source) becomes an error reply, any
-other exception is logged and reported as an internal error (the daemon keeps running).
+``{"ok": false, "error": "..."}``; ``threshold`` also takes ``"value"`` (0 < value <= 1).
+Home Assistant's commands over MQTT come through ``handle_request`` too. The server runs in its
+own thread and calls handlers that the daemon supplies; a handler raising ``UserError`` (an
+unknown source) becomes an error reply, any other exception is logged and reported as an
+internal error (the daemon keeps running).
 
 Why ROUTER and not REP: REP's strict receive/send alternation could be wedged by a client (raw
 bytes on a tcp control port, or a client that left before reading its reply stopped the control
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,12 +31,19 @@ from genrecast.daemon.wire.binding import bind, ipc_path
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("status", "pause", "resume", "reload", "snapshot")
-NEEDS_SOURCE = ("pause", "resume")
+COMMANDS = ("status", "pause", "resume", "threshold", "reload", "snapshot")
+NEEDS_SOURCE = ("pause", "resume", "threshold")
+NEEDS_VALUE = ("threshold",)
 POLL_INTERVAL_MS = 100
 CLIENT_TIMEOUT_S = 3.0
 
 Handler = Callable[..., dict[str, Any]]
+
+
+def threshold_ok(value: object) -> bool:
+    """A decision threshold: a finite number > 0 and <= 1 (the rule of [decisions] threshold)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 < value <= 1)
 
 
 def handle_request(handlers: dict[str, Handler], raw: bytes) -> dict[str, Any]:
@@ -56,6 +67,11 @@ def handle_request(handlers: dict[str, Handler], raw: bytes) -> dict[str, Any]:
         if not isinstance(source, str) or not source:
             return {"ok": False, "error": f"{command} needs a source name"}
         args["source"] = source
+    if command in NEEDS_VALUE:
+        value = request.get("value")
+        if not isinstance(value, (int, float)) or not threshold_ok(value):
+            return {"ok": False, "error": f"{command} needs a value > 0 and <= 1, got {value!r}"}
+        args["value"] = float(value)
     try:
         reply = handler(**args)
     except UserError as exc:
@@ -121,7 +137,7 @@ class ControlServer:
 
 def request(endpoint: str, command: str, source: str | None = None,
             timeout_s: float = CLIENT_TIMEOUT_S,
-            context: zmq.Context | None = None) -> dict[str, Any]:
+            context: zmq.Context | None = None, value: float | None = None) -> dict[str, Any]:
     """Send one control request and return the reply; ServiceUnavailable if nobody answers."""
     path = ipc_path(endpoint)
     if path is not None and not path.exists():
@@ -135,6 +151,8 @@ def request(endpoint: str, command: str, source: str | None = None,
         body: dict[str, Any] = {"command": command}
         if source is not None:
             body["source"] = source
+        if value is not None:
+            body["value"] = value
         sock.send(json.dumps(body).encode())
         if not sock.poll(int(timeout_s * 1000)):
             raise ServiceUnavailable(

@@ -83,6 +83,11 @@ class _MqttCollector(Collector):
         yield CounterMetricFamily("genrecast_mqtt_messages_dropped",
                                   "MQTT messages or events not sent (broker down, queue full)",
                                   value=s["dropped"])
+        commands = CounterMetricFamily("genrecast_mqtt_commands", "Commands from Home "
+                                       "Assistant, by result", labels=["result"])
+        commands.add_metric(["ok"], s.get("commands", 0))
+        commands.add_metric(["rejected"], s.get("commands_rejected", 0))
+        yield commands
         state = GaugeMetricFamily("genrecast_mqtt_state", "1 for the MQTT connection's state",
                                   labels=["state"])
         for name in MQTT_STATES:

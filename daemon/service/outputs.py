@@ -1,5 +1,8 @@
 """Builds the outputs the settings ask for (MQTT) and attaches them to the daemon's hooks.
 
+Home Assistant's commands reach the same handlers as the control socket, through its request
+path, so a pause from Home Assistant is checked and answered like ``genrecast ctl pause``.
+
 Each output reports its connection state as a status event for the whole daemon (source ``*``,
 ``spec`` = the output's name, the state in a field named after it), in every heartbeat, and in
 the metrics. Those events are queued into the daemon's loop, like every publish.
@@ -7,26 +10,42 @@ the metrics. Those events are queued into the daemon's loop, like every publish.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from genrecast.daemon.service.control import Handler, handle_request
 from genrecast.daemon.service.metrics import Metrics
 
 if TYPE_CHECKING:
     from genrecast.daemon.engine.daemon import Daemon
     from genrecast.daemon.outputs.mqtt.output import MqttOutput, MqttStatus
+    from genrecast.daemon.settings import Settings
 
 DAEMON_SOURCE = "*"
 
 
-def attach_mqtt(daemon: Daemon, metrics: Metrics) -> MqttOutput | None:
-    """The MQTT output if ``[mqtt] url`` is set (not started yet), else None."""
-    settings = daemon.settings.mqtt
-    if not settings.enabled:
-        return None
+def mqtt_output(settings: Settings, handlers: dict[str, Handler]) -> MqttOutput:
+    """The MQTT output of these settings; Home Assistant's commands go through the control
+    socket's own request path (``handle_request``) to ``handlers``."""
+    from genrecast.daemon.outputs.mqtt.model_facts import read_model_facts
     from genrecast.daemon.outputs.mqtt.output import MqttOutput
 
-    output = MqttOutput(settings, daemon.settings.sources)
+    def execute(request: dict[str, Any]) -> dict[str, Any]:
+        return handle_request(handlers, json.dumps(request).encode())
+
+    return MqttOutput(settings.mqtt, settings.sources,
+                      instance=settings.publish.resolved_endpoint(),
+                      model=read_model_facts(settings.model_path),
+                      threshold=settings.decisions.threshold, execute=execute)
+
+
+def attach_mqtt(daemon: Daemon, metrics: Metrics,
+                handlers: dict[str, Handler]) -> MqttOutput | None:
+    """The MQTT output if ``[mqtt] url`` is set (not started yet), else None."""
+    if not daemon.settings.mqtt.enabled:
+        return None
+    output = mqtt_output(daemon.settings, handlers)
     daemon.on_event.append(output.on_event)
     daemon.on_status.append(output.on_status)
     daemon.heartbeat_fields.append(lambda: {"mqtt": output.status.as_dict()})

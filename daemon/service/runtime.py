@@ -81,7 +81,8 @@ class ServiceRuntime:
         daemon.on_event.append(self._on_event)
         daemon.on_tick.append(self._on_tick)
         self.metrics.read_sources(self._source_readings)
-        self.mqtt = attach_mqtt(daemon, self.metrics)  # None unless [mqtt] url is set
+        # None unless [mqtt] url is set; its commands go to this runtime's control handlers.
+        self.mqtt = attach_mqtt(daemon, self.metrics, self.handlers())
 
     # -- setup / teardown ------------------------------------------------------------------
 
@@ -104,9 +105,16 @@ class ServiceRuntime:
                 self.handlers(), ipc_mode=self.settings.publish.ipc_mode,
                 ipc_group=self.settings.publish.ipc_group).start()
             log.info("control socket on %s", self.control.endpoint)
-        if self.mqtt is not None:
-            self.mqtt.start()  # connects in the background: a broker that is down is no error
         self.open_web()
+        self.start_mqtt()
+
+    def start_mqtt(self) -> None:
+        """Connect (in the background: a broker that is down is no error), with the dashboard
+        as the devices' configuration_url when it runs."""
+        if self.mqtt is not None:
+            if self.web is not None:
+                self.mqtt.set_dashboard(self.web.url)
+            self.mqtt.start()
 
     def open_web(self) -> None:
         """Bind the dashboard (when configured) and attach it to the daemon's events; it serves
@@ -252,7 +260,8 @@ class ServiceRuntime:
 
     def handlers(self) -> dict[str, Any]:
         return {"status": self.status, "pause": self.pause, "resume": self.resume,
-                "reload": self.reload_command, "snapshot": self.snapshot}
+                "threshold": self.threshold, "reload": self.reload_command,
+                "snapshot": self.snapshot}
 
     def status(self) -> dict[str, Any]:
         d = self.daemon
@@ -276,6 +285,10 @@ class ServiceRuntime:
     def resume(self, source: str) -> dict[str, Any]:
         self.daemon.resume(source)
         return {"message": f"resumed {source}"}
+
+    def threshold(self, source: str, value: float) -> dict[str, Any]:
+        self.daemon.set_threshold(source, value)
+        return {"message": f"{source}: threshold {value:g}", "threshold": value}
 
     def snapshot(self) -> dict[str, Any]:
         """The current genre per source, for subscribers that join late."""
@@ -323,6 +336,10 @@ class ServiceRuntime:
                                                "decisions", "mqtt", "web")
                              if getattr(new, name) != getattr(self.settings, name)]
             self.daemon.swap_classifier(classifier)
+            if self.mqtt is not None:
+                from genrecast.daemon.outputs.mqtt.model_facts import facts_from_card
+
+                self.mqtt.set_model(facts_from_card(classifier.card))
             if self.curve is not None:
                 self.curve.reload_keys()  # subscribers added to or removed from the folder
             message = f"reloaded: model {classifier.card.model_id}"

@@ -2,8 +2,8 @@
 
 ``status`` and ``snapshot`` ask each worker's private control socket and merge the replies (one
 daemon to the user, with a ``workers`` list added); a worker that does not answer (dead,
-restarting) shows its sources as ``starting`` with the reason. ``pause``/``resume`` go to the
-worker that owns the source, ``reload`` to every worker.
+restarting) shows its sources as ``starting`` with the reason. ``pause``, ``resume`` and
+``threshold`` go to the worker that owns the source, ``reload`` to every worker.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ class WorkerControl:
         self.pool = pool
         self.created_s = time.monotonic()
 
-    def _ask(self, worker: Worker, command: str, source: str | None = None) -> dict[str, Any]:
+    def _ask(self, worker: Worker, command: str, source: str | None = None,
+             value: float | None = None) -> dict[str, Any]:
         if not worker.alive:
             raise ServiceUnavailable(f"worker {worker.index} is restarting")
         reply = request(self.pool.endpoint(worker.index, "control"), command, source,
-                        timeout_s=WORKER_TIMEOUT_S)
+                        timeout_s=WORKER_TIMEOUT_S, value=value)
         if not reply.get("ok"):
             raise UserError(str(reply.get("error", "refused")))
         return reply
@@ -104,6 +105,10 @@ class WorkerControl:
         return {k: v for k, v in self._ask(self.pool.owner(source), "resume", source).items()
                 if k != "ok"}
 
+    def threshold(self, source: str, value: float) -> dict[str, Any]:
+        reply = self._ask(self.pool.owner(source), "threshold", source, value)
+        return {k: v for k, v in reply.items() if k != "ok"}
+
     def reload(self) -> dict[str, Any]:
         messages = []
         for worker in self.pool.workers:
@@ -116,4 +121,4 @@ class WorkerControl:
 
     def handlers(self) -> dict[str, Any]:
         return {"status": self.status, "pause": self.pause, "resume": self.resume,
-                "reload": self.reload, "snapshot": self.snapshot}
+                "threshold": self.threshold, "reload": self.reload, "snapshot": self.snapshot}

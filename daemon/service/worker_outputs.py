@@ -6,14 +6,15 @@ worker, decoded, through ``Relay.on_event`` (on the relay's thread; both outputs
 there). A status event stands for the ``on_status`` hook MQTT uses in one process. The MQTT
 connection's own status events are posted to the relay, which publishes them as the daemon's
 (source ``*``); its state rides in the merged heartbeat and in /metrics, as with one process.
-The dashboard's status and snapshot are the merged control replies.
+The dashboard's status and snapshot are the merged control replies; Home Assistant's commands go
+to the parent's control handlers (the worker that owns the source answers).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from genrecast.daemon.service.outputs import DAEMON_SOURCE, mqtt_status_fields
+from genrecast.daemon.service.outputs import DAEMON_SOURCE, mqtt_output, mqtt_status_fields
 from genrecast.daemon.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,14 +34,14 @@ class ParentOutputs:
         self.mqtt: MqttOutput | None = None
         self.web: WebOutput | None = None
         if settings.mqtt.enabled:
-            from genrecast.daemon.outputs.mqtt.output import MqttOutput
-
-            self.mqtt = MqttOutput(settings.mqtt, settings.sources)
+            self.mqtt = mqtt_output(settings, control.handlers())
             self.mqtt.on_change.append(self._mqtt_changed)
         if settings.web.enabled:
             from genrecast.daemon.outputs.web.output import WebOutput
 
             self.web = WebOutput(settings.web, self._web_status)  # binds now: a taken port fails
+            if self.mqtt is not None:
+                self.mqtt.set_dashboard(self.web.url)
         if self.mqtt is not None or self.web is not None:
             relay.on_event.append(self._on_event)
 

@@ -5,11 +5,20 @@ paho reconnects on its own with exponential backoff (``RECONNECT_MIN_S`` doublin
 run on paho's thread and only report here (``report(state, detail)``); whoever owns the output
 decides what to republish. A retained ``offline`` on the availability topic is the last will, so
 the broker announces a killed daemon.
+
+When another client connects with the same client id, the broker closes the older connection
+without a word (MQTT 3.1.1; mosquitto 2.0 sends no "session taken over" even to MQTT 5
+clients). paho resets its backoff after every successful connection, so two daemons with one id
+took the session from each other every second ("Unspecified error"). Here a connection that the
+broker closes soon after accepting it (``STABLE_S``) twice in a row is reported as a takeover,
+and the wait before reconnecting doubles each time (``reconnect_delay_set``) until a connection
+lasts; a broker that cannot be reached in between is not a takeover.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +34,9 @@ RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
 CLOSE_TIMEOUT_S = 1.0  # waiting for the last messages (offline) to leave on a clean stop
 PAHO_QUEUE_MESSAGES = 1000  # paho's own queue of QoS 1 messages in flight
+STABLE_S = 60.0  # a connection that lasted this long resets the takeover backoff
+CLOSED_BY_PEER = 128  # paho's reason when the socket closed without a DISCONNECT packet
+SHORT_DROPS_FOR_TAKEOVER = 2  # short-lived connections in a row that mean a takeover
 
 CONNECTING = "connecting"
 CONNECTED = "connected"
@@ -47,14 +59,22 @@ class Connection:
     """One paho client; ``start()`` never blocks and never fails because of the broker."""
 
     def __init__(self, settings: MqttSettings, topics: Topics, report: Report,
-                 on_message: Callable[[str, bytes], None]) -> None:
+                 on_message: Callable[[str, bytes, bool], None], client_id: str,
+                 subscriptions: tuple[str, ...] = ()) -> None:
         self.settings = settings
         self.topics = topics
+        self.client_id = client_id
+        self.subscriptions = subscriptions
+        """Topics subscribed after every connect (Home Assistant's status, commands)."""
         self.url = redacted_url(settings)
         self._report = report
         self._on_message = on_message
         self.connected = False
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=settings.resolved_client_id,
+        self.takeovers = 0
+        self._connected_at_s = 0.0
+        self._short_drops = 0  # connections in a row the broker closed soon after accepting
+        self._takeover_delay_s = 0
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=paho.MQTTv311, clean_session=True)
         self._closing = False
         paho_log = logging.getLogger(f"{__name__}.paho")
@@ -120,12 +140,14 @@ class Connection:
                              "[mqtt] client_id and the broker's configuration")
             return
         self.connected = True
-        if self.settings.discovery_prefix:
-            client.subscribe(self.topics.ha_status, qos=1)
-        self._report(CONNECTED, f"connected to {self.url} as {self.settings.resolved_client_id}")
+        self._connected_at_s = time.monotonic()
+        if self.subscriptions:
+            client.subscribe([(topic, 1) for topic in self.subscriptions])
+        self._report(CONNECTED, f"connected to {self.url} as {self.client_id}")
 
     def _connect_failed(self, _client: paho.Client, _userdata: Any) -> None:
         self.connected = False
+        self._short_drops = 0  # the broker is away: not a takeover
         self._report(DISCONNECTED, f"cannot reach {self.url} (broker down or unreachable); "
                      f"retrying with backoff up to {RECONNECT_MAX_S} s")
 
@@ -133,9 +155,24 @@ class Connection:
                       reason: ReasonCode, _props: Any) -> None:
         was = self.connected
         self.connected = False
-        if was:
-            self._report(DISCONNECTED, f"lost the connection to {self.url} ({reason}); "
-                         "reconnecting with backoff")
+        if not was or self._closing:
+            return
+        short = time.monotonic() - self._connected_at_s < STABLE_S
+        self._short_drops = self._short_drops + 1 if short else 0
+        if int(reason.value) == CLOSED_BY_PEER and self._short_drops >= SHORT_DROPS_FOR_TAKEOVER:
+            self.takeovers += 1
+            delay = min(2 * (self._takeover_delay_s or RECONNECT_MIN_S), RECONNECT_MAX_S)
+            self._takeover_delay_s = delay
+            self.client.reconnect_delay_set(delay, max(delay, RECONNECT_MAX_S))
+            self._report(DISCONNECTED, f"another client took over this id ({self.client_id}) "
+                         f"at {self.url}; give each daemon its own [mqtt] client_id; "
+                         f"reconnecting in {delay} s")
+            return
+        if self._takeover_delay_s:  # the usual backoff again for other failures
+            self._takeover_delay_s = 0
+            self.client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        self._report(DISCONNECTED, f"lost the connection to {self.url} ({reason}); "
+                     "reconnecting with backoff")
 
     def _message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
-        self._on_message(msg.topic, bytes(msg.payload))
+        self._on_message(msg.topic, bytes(msg.payload), bool(msg.retain))

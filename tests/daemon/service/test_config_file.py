@@ -133,7 +133,7 @@ CASES = [
     ("[[sources]]\ntarget='x'\n", None, ["sources[0]", "missing kind"]),
     ("[[sources]]\nkind='tape'\n", None, ["sources[0].kind", "one of mic, file, url, stdin"]),
     ("[[sources]]\nkind='url'\n", None, ["sources[0]", "url needs a target"]),
-    ("[[sources]]\nkind='mic'\nname='a b'\n", None, ["sources[0]", "letters, digits"]),
+    ("[[sources]]\nkind='mic'\nid='a b'\n", None, ["sources[0]", "letters, digits"]),
     ("[[sources]]\nkind='mic'\nname='a'\n[[sources]]\nkind='stdin'\nname='a'\n", None,
      ["sources", "duplicate source name 'a'"]),
     ("[[sources]]\nkind='stdin'\npcm_format='u8'\n", None, ["sources[0].pcm_format", "s16le"]),
