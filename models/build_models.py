@@ -6,9 +6,9 @@ packages each fold's model never heard, and passed in with ``--leave-out``. When
 int8 model's top label miscalibrated (ECE above 0.05), the temperature it fitted on its
 out-of-fold predictions goes into the card (``calibration``), and the daemon applies it.
 
-    python -m genrecast.models.build_models default build/recordings5 build/teacher5 \\
+    python -m genrecast.models.build_models default build/recordings5 --teacher build/teacher5 \\
         --leave-out build/grouped_default.json --out models/default
-    python -m genrecast.models.build_models wide build/recordings5 build/teacher5 \\
+    python -m genrecast.models.build_models wide build/recordings5 --teacher build/teacher5 \\
         --leave-out build/grouped_wide.json --out models/wide
 """
 
@@ -73,12 +73,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("which", choices=("default", "wide"))
     ap.add_argument("evidence", type=Path)
-    ap.add_argument("teacher", type=Path)
+    ap.add_argument("--teacher", type=Path, help="teacher-labelled genre folders")
     ap.add_argument("--leave-out", type=Path, required=True, help="grouped_leave_out.py --json")
     ap.add_argument("--out", type=Path, required=True, help="output stem (models/default)")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
-    ap.add_argument("--max-windows", type=int, default=16000)
+    ap.add_argument("--max-windows", type=int, default=12000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
@@ -94,9 +94,12 @@ def main() -> None:
         load = dict(rate=rate, window=window, hop=rate, seed=args.seed, cache=cache,
                     all_tracks=True)
         ev = load_dataset(str(args.evidence), **load)  # type: ignore[arg-type]
-        te = relabel(load_dataset(str(args.teacher), **load), ev.labels)  # type: ignore[arg-type]
-        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map), te,
-                        group_names(te.tracks, "package", group_map=group_map))
+        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
+        if args.teacher:
+            te = relabel(load_dataset(str(args.teacher), **load),  # type: ignore[arg-type]
+                         ev.labels)
+            corpus.teacher, corpus.teacher_groups = te, group_names(te.tracks, "package",
+                                                                    group_map=group_map)
         data = everything(corpus, args.seed)
         cfg = FitConfig(arch=arch, epochs=args.epochs, patience=args.patience, seed=args.seed,
                         max_train_windows=args.max_windows)
@@ -109,9 +112,11 @@ def main() -> None:
         rate, window, arch = WIDE_RATE_HZ, WIDE_WINDOW, "wide (16 kHz log-mel + conv2d)"
         front = build_front(input_scale=1.0 / NORMALISATION.target_rms)
         ev, paths = load_patches(args.evidence, front, cache)
-        te, _ = load_patches(args.teacher, front, cache, labels=ev.labels)
-        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map), te,
-                        group_names(te.tracks, "package", group_map=group_map))
+        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
+        if args.teacher:
+            te, _ = load_patches(args.teacher, front, cache, labels=ev.labels)
+            corpus.teacher, corpus.teacher_groups = te, group_names(te.tracks, "package",
+                                                                    group_map=group_map)
         data = everything(corpus, args.seed)
         rng = np.random.default_rng(args.seed)
         keep = np.sort(rng.permutation(len(data.train))[:args.max_windows])

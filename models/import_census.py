@@ -117,6 +117,9 @@ def rows(census: Path, teacher: dict[tuple[str, str], tuple[str, str]]) -> list[
         variant = next((why for pattern, why in VARIANTS if pattern in full), "")
         if pkg in EXCLUDED_PACKAGES:
             row.update(left_out="true", why=EXCLUDED_PACKAGES[pkg])
+        elif r["format"].startswith("raw"):
+            row.update(left_out="true", why=f"headerless PCM ({r['format']}): no decoder can "
+                       "tell its format from the file")
         elif variant:
             row.update(left_out="true", why=variant)
         elif copy_of:

@@ -1,33 +1,36 @@
 #!/usr/bin/env bash
-# Rebuild the shipped five-genre default model from a clean clone on a Debian/Ubuntu machine:
-#   1. download the eleven Debian packages of models/recordings.toml (apt-get download, dpkg -x:
+# Rebuild both shipped models (models/default.* at 400 Hz, models/wide.* at 16 kHz) from a clean
+# clone on a Debian/Ubuntu machine, without the teacher (its labels are data:
+# models/teacher_labels.tsv, made once by models/teacher_labels.py):
+#   1. download the Debian packages models/recordings.toml uses (apt-get download, dpkg -x:
 #      nothing is installed but lmms, which renders the LMMS demo projects; without root and
-#      without lmms those 16 tracks are left out with a warning)
-#   2. arrange the genre folders from models/recordings.toml (models/arrange_recordings.py)
-#   3. train models/default.{tflite,json} + plots (specnet, classical/rock/electronic/ambient/
-#      chiptune, split by track)
-#   4. leave-one-package-out evaluation (benchmarks/leave_package_out.py), recorded in the card
-#   5. evaluate the default on its held-out tracks at -30..+6 dB
-# The two-genre model (models/classical-rock.*) is not retrained here; see the README.
+#      without lmms those tracks are left out with a warning)
+#   2. arrange the evidence-labelled genre folders and the teacher-labelled ones
+#      (models/arrange_recordings.py)
+#   3. grouped 5-fold leave-out of each recipe (benchmarks/grouped_leave_out.py): the figures
+#      the cards and the README report, measured on packages each fold's model never heard
+#   4. train each model on every package and write its card (models/build_models.py)
 #
 #   bash models/rebuild_default.sh
-# Environment: VENV (default .venv), WORK (default build), EPOCHS, SEED, LOPO_EPOCHS,
-# LOPO_WINDOWS; ARRANGE_ONLY=1 stops after step 2 (the genre folders, for experiments).
+# Environment: VENV (default .venv), WORK (default build), SEED, EPOCHS, MAX_WINDOWS;
+# ARRANGE_ONLY=1 stops after step 2; TEACHER=0 trains on the evidence labels only;
+# ONLY=default|wide rebuilds one model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 WORK=${WORK:-build}
-EPOCHS=${EPOCHS:-10}
 SEED=${SEED:-0}
-LOPO_EPOCHS=${LOPO_EPOCHS:-5}
-LOPO_WINDOWS=${LOPO_WINDOWS:-3000}
+EPOCHS=${EPOCHS:-8}
+MAX_WINDOWS=${MAX_WINDOWS:-12000}
+ONLY=${ONLY:-}
 export VENV
 start=$(date +%s)
+say() { echo "rebuild: $* after $(( $(date +%s) - start )) s" >&2; }
 
 bash .ci/setup test   # the venv with the train extra (and ffmpeg)
 PACKAGES=($("$VENV/bin/python" - <<'PY'
 from genrecast.models.arrange_recordings import load_table
-print(" ".join(sorted({t.package for t in load_table()})))
+print(" ".join(sorted({t.package for t in load_table() if not t.left_out})))
 PY
 ))
 
@@ -46,34 +49,31 @@ if ! command -v lmms >/dev/null; then
     echo "rebuild: lmms is not installed; the LMMS demo tracks will be left out" >&2
   fi
 fi
+say "${#PACKAGES[@]} packages unpacked"
 
-nice -n 10 "$VENV/bin/python" -m genrecast.models.arrange_recordings "$WORK/pkgs" "$WORK/recordings5"
-echo "rebuild: arranged after $(( $(date +%s) - start )) s" >&2
+arrange() { nice -n 10 "$VENV/bin/python" -m genrecast.models.arrange_recordings "$WORK/pkgs" "$@"; }
+arrange "$WORK/recordings5" --set evidence
+arrange "$WORK/teacher5" --set teacher
+say "arranged"
 [ "${ARRANGE_ONLY:-0}" = 1 ] && exit 0
 
-nice -n 10 "$VENV/bin/genrecast" train "$WORK/recordings5" --arch specnet --epochs "$EPOCHS" \
-  --patience 3 --seed "$SEED" --test-fraction 0.25 --out models/default
-echo "rebuild: default trained after $(( $(date +%s) - start )) s" >&2
-
-nice -n 10 "$VENV/bin/python" benchmarks/leave_package_out.py "$WORK/recordings5" --arch specnet \
-  --epochs "$LOPO_EPOCHS" --max-windows "$LOPO_WINDOWS" --seed "$SEED" \
-  --json "$WORK/leave_package_out.json" --card models/default.json
-"$VENV/bin/python" - <<'PY'
-import json
-from pathlib import Path
-
-from genrecast.models.arrange_recordings import load_table
-
-card_path = Path("models/default.json")
-card = json.loads(card_path.read_text())
-card["recordings"] = {
-    "table": "models/recordings.toml",
-    "used": [{"package": t.package, "path": t.path, "member": t.member, "genre": t.genre,
-              "licence": t.licence} for t in load_table() if not t.left_out],
-    "left_out": [{"package": t.package, "path": t.path, "why": t.why}
-                 for t in load_table() if t.left_out],
-}
-card_path.write_text(json.dumps(card, indent=2))
-PY
-"$VENV/bin/genrecast" evaluate models/default.tflite "$WORK/recordings5" --gains
-echo "rebuild: done in $(( $(date +%s) - start )) s" >&2
+teacher=() build_teacher=()
+if [ "${TEACHER:-1}" = 1 ]; then
+  teacher=(--teacher-data "$WORK/teacher5") build_teacher=(--teacher "$WORK/teacher5")
+fi
+for which in default wide; do
+  [ -n "$ONLY" ] && [ "$ONLY" != "$which" ] && continue
+  flags=()
+  [ "$which" = wide ] && flags=(--wide)
+  nice -n 10 "$VENV/bin/python" benchmarks/grouped_leave_out.py "$WORK/recordings5" "${teacher[@]}" \
+    "${flags[@]}" --k 5 --epochs "$EPOCHS" --max-windows "$MAX_WINDOWS" --seed "$SEED" \
+    --teacher-calls models/teacher_zero_shot.json --json "$WORK/grouped_$which.json" \
+    | tee "$WORK/grouped_$which.md"
+  say "$which: grouped leave-out"
+  nice -n 10 "$VENV/bin/python" -m genrecast.models.build_models "$which" "$WORK/recordings5" \
+    "${build_teacher[@]}" --leave-out "$WORK/grouped_$which.json" --out "models/$which" \
+    --epochs "$EPOCHS" --max-windows "$MAX_WINDOWS" --seed "$SEED"
+  "$VENV/bin/genrecast" model "models/$which.tflite"
+  say "$which: built"
+done
+say "done"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from genrecast.daemon.model.card import ModelCard
+from genrecast.daemon.model.card import ModelCard, grouped_recall
 
 
 def summary_lines(card: ModelCard, path: Path) -> list[str]:
@@ -15,13 +14,12 @@ def summary_lines(card: ModelCard, path: Path) -> list[str]:
              f"architecture: {card.architecture}, {card.quantization}, {card.sample_rate_hz} Hz, "
              f"{card.window_seconds:g}-s windows",
              f"labels: {', '.join(card.labels)}"]
-    grouped: dict[str, Any] = extra.get("grouped", {})
-    macro = grouped.get("macro", {}).get("int8", {}).get("+0")
-    if macro is not None:
-        genres = grouped.get("genres_int8_0dB", {})
-        lines.append(f"on packages it never heard (grouped {grouped.get('k', '?')}-fold leave-out,"
-                     f" int8): macro recall {macro:.2f} ("
-                     + ", ".join(f"{g} {v:.2f}" for g, v in genres.items()) + ")")
+    found = grouped_recall(card)
+    if found is not None:
+        genres = extra.get("grouped", {}).get("genres_int8_0dB", {})
+        per_genre = (" (" + ", ".join(f"{g} {v:.2f}" for g, v in genres.items()) + ")"
+                     if isinstance(genres, dict) and genres else "")
+        lines.append(f"on packages it never heard: {found[0]:.2f} ({found[1]}){per_genre}")
     else:
         lines.append("on music it never heard: not measured (no grouped figure in its card)")
     cal = extra.get("calibration")

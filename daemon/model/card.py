@@ -122,6 +122,24 @@ class ModelCard:
         )
 
 
+def grouped_recall(card: ModelCard) -> tuple[float, str] | None:
+    """(macro recall, what it is) of the model on packages it never heard, from its card: the
+    grouped k-fold leave-out (``grouped``), else the older leave-one-package-out; None without."""
+    quant = card.quantization
+    for key, basis in (("grouped", "grouped {k}-fold leave-out by package"),
+                       ("leave_package_out", "leave-package-out")):
+        section: Any = card.extra.get(key)
+        try:
+            value = section["macro"][quant]["+0"]
+        except (KeyError, TypeError):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            continue
+        k = section.get("k", "?") if isinstance(section, dict) else "?"
+        return float(value), f"{basis.format(k=k)} macro recall, {quant}, 0 dB"
+    return None
+
+
 def read_model(model_path: Path) -> bytes:
     """The model file's bytes, or a ModelError naming the problem."""
     try:

@@ -12,16 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from genrecast.daemon.errors import UserError
-from genrecast.daemon.model.card import ModelCard, load_card
+from genrecast.daemon.model.card import ModelCard, grouped_recall, load_card
 from genrecast.daemon.wire.events import SILENCE
 
 log = logging.getLogger(__name__)
-
-GROUPED_GAIN = "+0"  # the card's leave-package-out figures per input gain; 0 dB is the headline
-
 
 @dataclass(frozen=True)
 class ModelFacts:
@@ -37,16 +33,11 @@ class ModelFacts:
 
 
 def grouped_accuracy(card: ModelCard) -> tuple[float | None, str]:
-    """(percent, what it is) from the card's ``leave_package_out`` section, or (None, "")."""
-    section: Any = card.extra.get("leave_package_out")
-    try:
-        value = section["macro"][card.quantization][GROUPED_GAIN]
-    except (KeyError, TypeError):
+    """(percent, what it is) of the card's grouped figure (card.grouped_recall), or (None, "")."""
+    found = grouped_recall(card)
+    if found is None:
         return None, ""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        return None, ""
-    return (round(100 * float(value), 1),
-            f"leave-package-out macro recall, {card.quantization}, 0 dB")
+    return round(100 * found[0], 1), found[1]
 
 
 def facts_from_card(card: ModelCard) -> ModelFacts:
