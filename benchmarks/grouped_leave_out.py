@@ -27,12 +27,12 @@ quiet_tensorflow(verbose=False)
 from genrecast.models.arrange_recordings import load_table  # noqa: E402
 from genrecast.train.cache import AudioCache  # noqa: E402
 from genrecast.train.datasets import load_dataset  # noqa: E402
-from genrecast.train.fit import NORMALISATION, FitConfig  # noqa: E402
+from genrecast.train.fit import FitConfig  # noqa: E402
 from genrecast.train.grouped_leave_out import Corpus, grouped_leave_out, relabel  # noqa: E402
 from genrecast.train.grouped_scores import teacher_score  # noqa: E402
 from genrecast.train.grouping import group_names  # noqa: E402
-from genrecast.train.wide import WIDE_RATE_HZ, build_front  # noqa: E402
-from genrecast.train.wide_corpus import load_patches  # noqa: E402
+from genrecast.train.wide import WIDE_RATE_HZ  # noqa: E402
+from genrecast.train.wide_corpus import calibrated_front, load_patches  # noqa: E402
 from genrecast.train.wide_leave_out import wide_grouped_leave_out  # noqa: E402
 
 log = logging.getLogger("grouped_leave_out")
@@ -69,7 +69,7 @@ def tables(result: dict[str, Any]) -> str:
 def wide_corpus(args: argparse.Namespace, group_map: dict[str, str]
                 ) -> tuple[Corpus, list[Path], Any]:
     """The evidence (and teacher) folders as log-mel patches, and the front end that made them."""
-    front = build_front(input_scale=1.0 / NORMALISATION.target_rms)
+    front = calibrated_front(Path(args.data), AudioCache(), args.seed)
     evidence, paths = load_patches(Path(args.data), front, AudioCache())
     corpus = Corpus(evidence, group_names(evidence.tracks, "package", group_map=group_map))
     if args.teacher_data:

@@ -36,8 +36,8 @@ from genrecast.train.grouped_leave_out import Corpus, fold_dataset, relabel  # n
 from genrecast.train.grouped_scores import ECE_TARGET  # noqa: E402
 from genrecast.train.grouping import group_names  # noqa: E402
 from genrecast.train.quantize import convert  # noqa: E402
-from genrecast.train.wide import WIDE_RATE_HZ, WIDE_WINDOW, build_front, fit_back, join  # noqa: E402
-from genrecast.train.wide_corpus import load_patches  # noqa: E402
+from genrecast.train.wide import WIDE_RATE_HZ, WIDE_WINDOW, fit_back, join  # noqa: E402
+from genrecast.train.wide_corpus import calibrated_front, load_patches  # noqa: E402
 from genrecast.train.wide_leave_out import calibration_windows  # noqa: E402
 
 from .arrange_recordings import load_table  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
                     "best_epoch": res.best_epoch, "history": res.history}
     else:
         rate, window, arch = WIDE_RATE_HZ, WIDE_WINDOW, "wide (16 kHz log-mel + conv2d)"
-        front = build_front(input_scale=1.0 / NORMALISATION.target_rms)
+        front = calibrated_front(args.evidence, cache, args.seed)
         ev, paths = load_patches(args.evidence, front, cache)
         corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
         if args.teacher:

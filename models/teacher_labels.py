@@ -24,7 +24,7 @@ Its front end is musicnn's own, with one fix: musicnn casts the mel spectrogram 
 tags); here it stays float32. A failed checkpoint restore raises (musicnn's extractor hides it).
 
 ``--zero-shot`` also tags the evidence-labelled folder (``GENRE/<package>__<track>.flac``) and
-writes how many of each track's 3-s patches it calls each genre
+writes how many of each track's 3-s patches (its first minute) it calls each genre
 (``models/teacher_zero_shot.json``), so the teacher's own zero-shot figure can be computed on
 the same grouped folds as our models (benchmarks/grouped_leave_out.py --teacher).
 """
@@ -53,6 +53,7 @@ GENRE_TAGS = {
     "rock": ("rock", "metal"),
 }
 MIN_SCORE, MIN_MARGIN, MIN_AGREEMENT = 0.25, 1.5, 0.6
+ZERO_SHOT_PATCHES = 20  # the zero-shot figure hears each evidence track's first minute
 
 
 def load_teacher() -> tuple[Any, Any, Any, list[str]]:
@@ -114,13 +115,18 @@ def decide(scores: np.ndarray) -> tuple[str, str]:
     return names[top], f"MTT_musicnn: {figures}"
 
 
-def tag_folder(folder: Path, sess: Any, x: Any, out: Any, tags: list[str]
-               ) -> dict[str, np.ndarray]:
-    """{relative path: (patches, 4) genre scores} for every FLAC under ``folder``."""
+def tag_folder(folder: Path, sess: Any, x: Any, out: Any, tags: list[str],
+               max_patches: int | None = None) -> dict[str, np.ndarray]:
+    """{relative path: (patches, 4) genre scores} for every FLAC under ``folder`` (a file that
+    cannot be read is reported and skipped); ``max_patches``: the first ones only."""
     result = {}
-    files = sorted(folder.rglob("*.flac"))
+    files = sorted(f for f in folder.rglob("*.flac") if not f.name.endswith(".part.flac"))
     for k, f in enumerate(files):
-        p = patches(f)
+        try:
+            p = patches(f)[:max_patches]
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("teacher: skipping %s: %s", f, exc)
+            continue
         if len(p) == 0:
             continue
         taggram = np.concatenate([sess.run(out, {x: p[i:i + 64]}) for i in range(0, len(p), 64)])
@@ -159,7 +165,8 @@ def main() -> None:
         names = sorted(GENRE_TAGS)
         calls = {rel: {names[i]: int(n) for i, n in enumerate(np.bincount(
             s.argmax(axis=1), minlength=len(names))) if n}
-            for rel, s in tag_folder(args.evidence, sess, x, out, tags).items()}
+            for rel, s in tag_folder(args.evidence, sess, x, out, tags,
+                                     ZERO_SHOT_PATCHES).items()}
         args.zero_shot.write_text(json.dumps(
             {"teacher": TEACHER, "genres": names, "rule": "top genre per 3-s patch (GENRE_TAGS)",
              "calls": calls}, indent=0))

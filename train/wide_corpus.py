@@ -31,6 +31,24 @@ def raw_windows(path: Path, cache: AudioCache | None, hop: int = WIDE_RATE_HZ) -
     return drop_silent(wins)
 
 
+def calibrated_front(root: Path, cache: AudioCache | None, seed: int = 0, tracks: int = 40,
+                     per_track: int = 8) -> Any:
+    """The front end with its int8 grid set (architectures.calibrate_int8_steps) from windows of
+    ``tracks`` files of ``root`` spread over its genres, so the patches the back end learns from
+    are the ones the full-int8 model computes."""
+    from .architectures import calibrate_int8_steps
+    from .wide import build_front
+
+    files = [f for fs in _list_genres(root).values() for f in fs]
+    rng = np.random.default_rng(seed)
+    picked = [files[int(i)] for i in rng.permutation(len(files))[:tracks]]
+    wins = [w[rng.permutation(len(w))[:per_track]] for w in (raw_windows(f, cache) for f in picked)]
+    front = build_front(input_scale=1.0 / NORMALISATION.target_rms)
+    steps = calibrate_int8_steps(front, NORMALISATION.apply(np.concatenate(wins)))
+    log.info("wide front end int8 grid: %s", steps)
+    return front
+
+
 def load_patches(root: Path, front: Any, cache: AudioCache | None, hop: int = WIDE_RATE_HZ,
                  labels: list[str] | None = None) -> tuple[Dataset, list[Path]]:
     """Every track of ``root/<genre>/`` as patches (all in ``train``), and each track's file."""

@@ -78,7 +78,8 @@ class Daemon:
         self._stop_flag = threading.Event()
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.sources = sources if sources is not None else [
-            make_source(s) for s in settings.sources]
+            make_source(s, classifier.card.sample_rate_hz if classifier is not None else 400)
+            for s in settings.sources]
         for src in self.sources:
             src.wake = self._wake  # every source wakes this loop (the one place it is set)
         self.pipelines: dict[str, SourcePipeline] = {}

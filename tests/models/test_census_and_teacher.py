@@ -110,3 +110,16 @@ def test_teacher_rule() -> None:
     scores = teacher_labels.genre_scores(taggram, tags)
     assert scores[0, names.index("rock")] == pytest.approx(0.7)  # the highest of its tags
     assert scores[0].sum() == pytest.approx(0.7)
+
+
+def test_sets_of_the_table() -> None:
+    from genrecast.models.arrange_recordings import select
+
+    tracks = load_table()
+    evidence, teacher, unlabelled = (select(tracks, s) for s in ("evidence", "teacher",
+                                                                   "unlabelled"))
+    assert all(t.label_source == "evidence" and t.genre for t in evidence)
+    assert all(t.label_source == "teacher" and t.genre for t in teacher)
+    assert {t.name for t in teacher} <= {t.name for t in unlabelled}
+    assert all(not t.genre for t in unlabelled)  # the teacher hears them without a label
+    assert not {t.name for t in evidence} & {t.name for t in unlabelled}

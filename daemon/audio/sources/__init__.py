@@ -6,8 +6,9 @@ from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.settings import SourceSettings
 
 
-def make_source(settings: SourceSettings) -> Source:
-    """The Source for ``settings.kind``; nothing is opened yet."""
+def make_source(settings: SourceSettings, model_rate_hz: int = 400) -> Source:
+    """The Source for ``settings.kind``; nothing is opened yet. ``model_rate_hz``: the model's
+    rate, so a stream is decoded with the bandwidth the model hears."""
     if settings.kind == "mic":
         from genrecast.daemon.audio.sources.mic import MicSource
 
@@ -19,7 +20,7 @@ def make_source(settings: SourceSettings) -> Source:
     if settings.kind == "url":
         from genrecast.daemon.audio.sources.url import UrlSource
 
-        return UrlSource(settings)
+        return UrlSource(settings, model_rate_hz)
     from genrecast.daemon.audio.sources.pcm import StdinSource
 
     return StdinSource(settings)

@@ -2,7 +2,7 @@
 
 Each stream's reader thread only waits on its socket (no GIL held) and hands the compressed bytes
 over in batches of about half a second (``BATCH_BYTES``). A decoder thread turns a batch into
-mono PCM, resamples it to ``OUT_RATE_HZ`` with soxr and writes the stream's ring: one pass of
+mono PCM, resamples it to the ring's rate (``ring_rate_for`` the model) with soxr and writes the stream's ring: one pass of
 Python per batch rather than a thread per stream waking for every 26-ms MP3 frame. A stream is
 pinned to one decoder thread, so its batches stay in order.
 
@@ -31,7 +31,13 @@ from genrecast.daemon.audio.sources import mpg123
 
 log = logging.getLogger(__name__)
 
-OUT_RATE_HZ = 8_000  # the ring's rate: 20× the model's 400 Hz, 5.5× less memory than 44.1 kHz
+OUT_RATE_HZ = 8_000  # the ring's least rate: 20× the model's 400 Hz, 5.5× less memory than 44.1 kHz
+
+
+def ring_rate_for(model_rate_hz: int) -> int:
+    """The rate a stream is decoded to for a model at ``model_rate_hz``: OUT_RATE_HZ, or the
+    model's own rate when it is higher (a 16-kHz model needs the band up to 8 kHz)."""
+    return max(OUT_RATE_HZ, int(model_rate_hz))
 BATCH_BYTES = 8_192  # ~0.5 s of a 128 kbit/s stream per hand-over to a decoder thread
 DECODER_THREADS = max(1, min(2, os.cpu_count() or 1))
 # Batches of one stream waiting for its decoder thread: beyond this (4 s of audio) the decoders
@@ -61,10 +67,11 @@ class StreamDecoder:
     """Decoding state of one stream; ``feed`` runs on its decoder thread only."""
 
     def __init__(self, codec: str, sink: Callable[[np.ndarray], None],
-                 on_error: Callable[[Exception], None]) -> None:
+                 on_error: Callable[[Exception], None], out_rate_hz: int = OUT_RATE_HZ) -> None:
         self.codec = codec
         self.sink = sink
-        """Takes mono float32 PCM at OUT_RATE_HZ (the stream's ring)."""
+        """Takes mono float32 PCM at ``out_rate_hz`` (the stream's ring)."""
+        self.out_rate_hz = out_rate_hz
         self.on_error = on_error
         self.closed = False
         self.invalid_packets = 0
@@ -79,7 +86,7 @@ class StreamDecoder:
         self._mp3: mpg123.Mpg123Stream | None = None
         if use_mpg123(codec):
             self.backend = "libmpg123"
-            self._mp3 = mpg123.Mpg123Stream(OUT_RATE_HZ)
+            self._mp3 = mpg123.Mpg123Stream(out_rate_hz)
         else:
             import av  # FFmpeg's libraries: imported only when a url source decodes with them
 
@@ -108,8 +115,8 @@ class StreamDecoder:
         self._undecodable = 0
         if rate != self._in_rate:
             self._in_rate = rate
-            self._resampler = (None if rate == OUT_RATE_HZ else
-                               soxr.ResampleStream(rate, OUT_RATE_HZ, 1, dtype="float32",
+            self._resampler = (None if rate == self.out_rate_hz else
+                               soxr.ResampleStream(rate, self.out_rate_hz, 1, dtype="float32",
                                                    quality="MQ"))
         out = mono if self._resampler is None else self._resampler.resample_chunk(mono)
         if out.shape[0] and not self.closed:

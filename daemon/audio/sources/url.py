@@ -13,7 +13,8 @@ Three paths, chosen by what the server answers:
   (titles still reported, since we strip the ICY blocks before ffmpeg sees them).
 - HLS playlists, RTSP and other protocols: ffmpeg opens the URL itself (no ICY titles: ffmpeg's
   command line does not report them, and HLS carries none).
-Every path writes mono PCM at ``URL_RATE_HZ``.
+Every path writes mono PCM at ``URL_RATE_HZ`` (8 kHz), or at the model's rate when it is higher
+(``ring_rate_for``): a 16-kHz model gets the stream's band up to 8 kHz, decoded at full rate.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
 from genrecast.daemon.audio.sources.stream_decode import (
     BATCH_BYTES,
     OUT_RATE_HZ,
+    ring_rate_for,
     StreamDecoder,
     codec_for,
     pool,
@@ -53,7 +55,7 @@ HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mp
              "audio/x-mpegurl")
 
 
-def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
+def ffmpeg_command(ffmpeg: str, url: str, rate_hz: int = URL_RATE_HZ) -> list[str]:
     """The decoder's argument list (never a shell string); ``pipe:0`` reads standard input."""
     cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"] if url != "pipe:0" else [
         ffmpeg, "-hide_banner", "-loglevel", "error"]
@@ -61,7 +63,7 @@ def ffmpeg_command(ffmpeg: str, url: str) -> list[str]:
         cmd += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5"]
     if url.startswith("rtsp://"):
         cmd += ["-rtsp_transport", "tcp"]
-    cmd += ["-i", url, "-vn", "-f", "f32le", "-ac", str(URL_CHANNELS), "-ar", str(URL_RATE_HZ),
+    cmd += ["-i", url, "-vn", "-f", "f32le", "-ac", str(URL_CHANNELS), "-ar", str(rate_hz),
             "pipe:1"]
     return cmd
 
@@ -70,8 +72,10 @@ class UrlSource(ThreadSource):
     has_titles = True
     first_audio_timeout_s = URL_OPEN_TIMEOUT_S
 
-    def __init__(self, settings: SourceSettings) -> None:
+    def __init__(self, settings: SourceSettings, model_rate_hz: int = 400) -> None:
         super().__init__(settings)
+        self.decode_rate_hz = ring_rate_for(model_rate_hz)
+        """What the stream is decoded to (the ring's rate): 8 kHz, or the model's when higher."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._stream: IcyStream | None = None
         self._decoder: StreamDecoder | None = None
@@ -125,8 +129,8 @@ class UrlSource(ThreadSource):
     def _start_ring(self, lead_frames: int = 0) -> Ring:
         """A new ring for this connection; its wall clock starts ``lead_frames`` ago."""
         error = self.error  # _new_ring clears it: keep a failure that raced with the audio
-        ring = self._new_ring(URL_RATE_HZ, URL_CHANNELS)
-        self.start_wall_s -= lead_frames / URL_RATE_HZ
+        ring = self._new_ring(self.decode_rate_hz, URL_CHANNELS)
+        self.start_wall_s -= lead_frames / self.decode_rate_hz
         self.error = error
         self._fresh = False
         return ring
@@ -200,7 +204,8 @@ class UrlSource(ThreadSource):
             handle(bytes(pending))
 
     def _run_in_process(self, stream: IcyStream, codec: str, stop: threading.Event) -> None:
-        decoder = self._decoder = StreamDecoder(codec, self._sink, self.fail)
+        decoder = self._decoder = StreamDecoder(codec, self._sink, self.fail,
+                                                self.decode_rate_hz)
         self.path = decoder.backend
         workers = pool()
         lane = workers.lane()
@@ -215,7 +220,7 @@ class UrlSource(ThreadSource):
         if ffmpeg is None:
             raise ServiceUnavailable("this stream needs ffmpeg; install it (apt-get install ffmpeg)")
         proc = self._proc = subprocess.Popen(
-            ffmpeg_command(ffmpeg, url),
+            ffmpeg_command(ffmpeg, url, self.decode_rate_hz),
             stdin=subprocess.PIPE if url == "pipe:0" else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True,
