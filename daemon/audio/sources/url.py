@@ -36,10 +36,10 @@ from genrecast.daemon.audio.sources.pcm import PcmDecoder, pump
 from genrecast.daemon.audio.sources.stream_decode import (
     BATCH_BYTES,
     OUT_RATE_HZ,
-    ring_rate_for,
     StreamDecoder,
     codec_for,
     pool,
+    ring_rate_for,
 )
 from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
 from genrecast.daemon.settings import SourceSettings
