@@ -2,9 +2,9 @@
 
 Each stream's reader thread only waits on its socket (no GIL held) and hands the compressed bytes
 over in batches of about half a second (``BATCH_BYTES``). A decoder thread turns a batch into
-mono PCM, resamples it to the ring's rate (``ring_rate_for`` the model) with soxr and writes the stream's ring: one pass of
-Python per batch rather than a thread per stream waking for every 26-ms MP3 frame. A stream is
-pinned to one decoder thread, so its batches stay in order.
+mono PCM, resamples it to the ring's rate (``ring_rate_for`` the model) with soxr and writes the
+stream's ring: one pass of Python per batch rather than a thread per stream waking for every
+26-ms MP3 frame. A stream is pinned to one decoder thread, so its batches stay in order.
 
 MP3 decodes with libmpg123 (``mpg123.py``: mono, a quarter of the rate, about 2.5× cheaper);
 AAC, and MP3 where libmpg123 is missing or ``GENRECAST_MP3_DECODER=libavcodec`` is set, with PyAV
