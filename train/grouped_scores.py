@@ -123,7 +123,7 @@ def teacher_score(calls: dict[str, dict[str, int]], tracks: Sequence[str],
         h = hits.setdefault(unit, [0, 0])
         h[0] += got.get(labels[y], 0)
         h[1] += sum(got.values())
-    taggable = set(taggable) or {g for cs in calls.values() for g in cs}
-    per_unit = {u: h[0] / h[1] for u, h in hits.items() if h[1] and genre_of[u] in taggable}
+    can_tag = set(taggable) or {g for cs in calls.values() for g in cs}
+    per_unit = {u: h[0] / h[1] for u, h in hits.items() if h[1] and genre_of[u] in can_tag}
     per_genre, macro = genre_means(per_unit, genre_of)
     return {"units": per_unit, "genres": per_genre, "macro_of_its_genres": macro}
