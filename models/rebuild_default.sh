@@ -12,7 +12,8 @@
 #   4. train each model on every package and write its card (models/build_models.py)
 #
 #   bash models/rebuild_default.sh
-# Environment: VENV (default .venv), WORK (default build), SEED, EPOCHS, MAX_WINDOWS;
+# Environment: VENV (default .venv), WORK (default build), SEED, EPOCHS, MAX_WINDOWS (and
+# WIDE_EPOCHS, WIDE_MAX_WINDOWS for the wide model);
 # ARRANGE_ONLY=1 stops after step 2; TEACHER=0 trains on the evidence labels only;
 # ONLY=default|wide rebuilds one model.
 set -euo pipefail
@@ -22,6 +23,8 @@ WORK=${WORK:-build}
 SEED=${SEED:-0}
 EPOCHS=${EPOCHS:-8}
 MAX_WINDOWS=${MAX_WINDOWS:-12000}
+WIDE_EPOCHS=${WIDE_EPOCHS:-6}
+WIDE_MAX_WINDOWS=${WIDE_MAX_WINDOWS:-8000}
 ONLY=${ONLY:-}
 export VENV
 start=$(date +%s)
@@ -63,16 +66,18 @@ if [ "${TEACHER:-1}" = 1 ]; then
 fi
 for which in default wide; do
   [ -n "$ONLY" ] && [ "$ONLY" != "$which" ] && continue
-  flags=()
-  [ "$which" = wide ] && flags=(--wide)
+  budget=(--epochs "$EPOCHS" --max-windows "$MAX_WINDOWS") wide=()
+  if [ "$which" = wide ]; then
+    budget=(--epochs "$WIDE_EPOCHS" --max-windows "$WIDE_MAX_WINDOWS") wide=(--wide)
+  fi
   nice -n 10 "$VENV/bin/python" benchmarks/grouped_leave_out.py "$WORK/recordings5" "${teacher[@]}" \
-    "${flags[@]}" --k 5 --epochs "$EPOCHS" --max-windows "$MAX_WINDOWS" --seed "$SEED" \
+    "${wide[@]}" "${budget[@]}" --k 5 --seed "$SEED" \
     --teacher-calls models/teacher_zero_shot.json --json "$WORK/grouped_$which.json" \
     | tee "$WORK/grouped_$which.md"
   say "$which: grouped leave-out"
   nice -n 10 "$VENV/bin/python" -m genrecast.models.build_models "$which" "$WORK/recordings5" \
     "${build_teacher[@]}" --leave-out "$WORK/grouped_$which.json" --out "models/$which" \
-    --epochs "$EPOCHS" --max-windows "$MAX_WINDOWS" --seed "$SEED"
+    "${budget[@]}" --seed "$SEED"
   "$VENV/bin/genrecast" model "models/$which.tflite"
   say "$which: built"
 done
