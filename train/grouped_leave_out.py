@@ -22,17 +22,20 @@ from typing import Any
 import numpy as np
 from genrecast.daemon.model.card import ModelCard, file_sha256
 from genrecast.daemon.model.classifier import at_temperature
+from genrecast.daemon.settings import DecisionSettings
 
 from .datasets import Dataset, Part
 from .evaluate import load_classifier
 from .fit import FitConfig, fit
-from .grouped_scores import fit_temperature, score
+from .grouped_scores import TRACK_SMOOTH_WINDOWS, fit_temperature, score
 from .grouping import assign_folds, validation_tracks
-from .leave_out import MODES, pooled
+from .leave_out import MODES, pooled, smoothed_probabilities
 from .quantize import convert
 from .robustness import with_gain
 
 log = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = DecisionSettings().threshold  # the daemon's --threshold
 
 
 
@@ -134,6 +137,17 @@ def grouped_leave_out(corpus: Corpus, cfg: FitConfig, rate: int, k: int = 5,
     return summarise(probs, every, ev, folds, k)
 
 
+def decisions(probs: np.ndarray, every: Part) -> dict[str, float]:
+    """What the smoother's threshold does with these probabilities: the share of windows whose
+    moving average (TRACK_SMOOTH_WINDOWS) has its top label at or above the daemon's default
+    threshold, and how often that label is right."""
+    smooth = smoothed_probabilities(probs, every.track, TRACK_SMOOTH_WINDOWS)
+    sure = smooth.max(axis=1) >= DEFAULT_THRESHOLD
+    right = smooth.argmax(axis=1) == every.y
+    return {"threshold": DEFAULT_THRESHOLD, "share_above": float(sure.mean()),
+            "right_when_above": float(right[sure].mean()) if sure.any() else 0.0}
+
+
 def summarise(probs: Mapping[str, Mapping[str, np.ndarray]], every: Part, ev: Dataset,
               folds: list[dict[str, Any]], k: int) -> dict[str, Any]:
     """Scores per mode and gain; calibration (temperature fitted on the out-of-fold float32)."""
@@ -149,7 +163,9 @@ def summarise(probs: Mapping[str, Mapping[str, np.ndarray]], every: Part, ev: Da
                            ev.track_labels, ev.labels)
         result.setdefault("calibration", {})[mode] = {
             "ece": result["scores"][mode]["+0"]["ece"], "temperature": t,
-            "ece_calibrated": calibrated["ece"], "macro_calibrated": calibrated["macro"]}
+            "ece_calibrated": calibrated["ece"], "macro_calibrated": calibrated["macro"],
+            "decisions": {"before": decisions(zero, every), "after": decisions(
+                at_temperature(zero, t), every)}}
     result["macro"] = {m: {g: s["macro"] for g, s in by.items()}
                        for m, by in result["scores"].items()}
     return result

@@ -82,20 +82,25 @@ def _recall(pred: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, lis
 SMOOTHED_WINDOWS = (3, 30)
 
 
-def smoothed_predictions(probs: np.ndarray, track: np.ndarray, n: int) -> np.ndarray:
-    """Top label of the causal moving average over each track's last ``n`` windows (windows are
-    contiguous per track and in time order, as datasets.py builds them); a track's first windows
-    average what there is so far. This is the average of the daemon's Smoother, computed for a
-    whole track at once, without its silence gate and hysteresis (the recordings hold no
-    silence, and the recall is of the average's top label, not of declared genres)."""
-    out = np.empty(len(probs), dtype=np.int64)
+def smoothed_probabilities(probs: np.ndarray, track: np.ndarray, n: int) -> np.ndarray:
+    """The causal moving average over each track's last ``n`` windows (windows are contiguous
+    per track and in time order, as datasets.py builds them); a track's first windows average
+    what there is so far. This is the average of the daemon's Smoother, computed for a whole
+    track at once, without its silence gate and hysteresis (the recordings hold no silence)."""
+    out = np.empty(probs.shape, dtype=np.float64)
     for t in np.unique(track):
         idx = np.flatnonzero(track == t)
         c = np.cumsum(np.vstack([np.zeros((1, probs.shape[1])), probs[idx]]), axis=0)
         ends = np.arange(1, len(idx) + 1)
         starts = np.maximum(0, ends - n)
-        out[idx] = ((c[ends] - c[starts]) / (ends - starts)[:, None]).argmax(axis=1)
+        out[idx] = (c[ends] - c[starts]) / (ends - starts)[:, None]
     return out
+
+
+def smoothed_predictions(probs: np.ndarray, track: np.ndarray, n: int) -> np.ndarray:
+    """Top label of ``smoothed_probabilities`` (the recall is of the average's top label, not
+    of declared genres)."""
+    return smoothed_probabilities(probs, track, n).argmax(axis=1)
 
 
 def longer_context(probs: np.ndarray, part: Part, labels: Sequence[str]) -> dict[str, Any]:

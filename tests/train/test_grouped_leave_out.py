@@ -68,4 +68,8 @@ def test_grouped_leave_out_runs_with_real_training() -> None:
     assert all(0.0 <= u["recall"] <= 1.0 for u in units.values())
     assert 0.0 <= result["macro"]["int8"]["+0"] <= 1.0
     assert sum(f["test_windows"] for f in result["folds"]) == 16 * 6
-    assert result["calibration"]["int8"]["temperature"] > 0
+    cal = result["calibration"]["int8"]
+    assert cal["temperature"] > 0
+    for side in ("before", "after"):
+        assert 0.0 <= cal["decisions"][side]["share_above"] <= 1.0
+        assert cal["decisions"][side]["threshold"] == 0.6
