@@ -69,12 +69,29 @@ def headline(leave_out: dict[str, Any]) -> dict[str, Any]:
             "tracks_right_int8_0dB": s["int8"]["+0"]["tracks_right"]}
 
 
+def record_leave_out(card_path: Path, leave_out_path: Path | None) -> None:
+    """The grouped leave-out's figures (and the calibration it calls for) into a card."""
+    if leave_out_path is None or not leave_out_path.is_file():
+        sys.exit(f"build_models: --leave-out {leave_out_path} is not a file; run "
+                 "benchmarks/grouped_leave_out.py --json first")
+    leave_out = json.loads(leave_out_path.read_text())
+    card = json.loads(card_path.read_text())
+    card.pop("calibration", None)
+    card.update(grouped=headline(leave_out), grouped_leave_out=leave_out)
+    cal = calibration(leave_out)
+    if cal:
+        card["calibration"] = cal
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("which", choices=("default", "wide"))
-    ap.add_argument("evidence", type=Path)
+    ap.add_argument("which", choices=("default", "wide", "card"),
+                    help="the model to build, or 'card': record --leave-out in the card of "
+                    "--out (a model built before its leave-out finished)")
+    ap.add_argument("evidence", type=Path, nargs="?")
     ap.add_argument("--teacher", type=Path, help="teacher-labelled genre folders")
-    ap.add_argument("--leave-out", type=Path, required=True, help="grouped_leave_out.py --json")
+    ap.add_argument("--leave-out", type=Path, help="grouped_leave_out.py --json")
     ap.add_argument("--out", type=Path, required=True, help="output stem (models/default)")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
@@ -85,9 +102,13 @@ def main() -> None:
     for name in ("genrecast", "build_models"):
         logging.getLogger(name).setLevel(logging.INFO)
     started = time.monotonic()
+    if args.which == "card":
+        record_leave_out(args.out.with_suffix(".json"), args.leave_out)
+        return
+    if args.evidence is None:
+        ap.error("the evidence folder is required to build a model")
     group_map = {t.package: t.split_group for t in load_table()}
     cache = AudioCache()
-    leave_out = json.loads(args.leave_out.read_text())
     model_path = args.out.with_suffix(".tflite")
     if args.which == "default":
         rate, window, arch = DEFAULT_RATE_HZ, 3 * DEFAULT_RATE_HZ, "specnet"
@@ -137,16 +158,13 @@ def main() -> None:
                      "seconds": round(time.monotonic() - started, 1),
                      "validation": "whole packages (groups) per genre",
                      "command": " ".join(sys.argv)},
-        "grouped": headline(leave_out),
-        "grouped_leave_out": leave_out,
         "cost": cost_entry(model_path),
     }
-    cal = calibration(leave_out)
-    if cal:
-        extra["calibration"] = cal
     card = make_card(model_path, args.out.name, ev.labels, rate, window, NORMALISATION, arch,
                      "int8", extra)
     card.save(args.out.with_suffix(".json"))
+    if args.leave_out:
+        record_leave_out(args.out.with_suffix(".json"), args.leave_out)
     print(f"wrote {model_path} and {args.out.with_suffix('.json')} in "
           f"{time.monotonic() - started:.0f} s")
 
