@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import zmq
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.wire.events import KINDS, TOPIC_PREFIX, decode
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, limit_receive
 
 POLL_MS = 200
 READY_LINE = "listening on"
@@ -78,6 +79,7 @@ def listen(endpoint: str, kinds: list[str], sources: list[str], as_json: bool,
     ctx: zmq.Context[Any] = zmq.Context.instance()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
+    limit_receive(sock, MAX_EVENT_BYTES)
     for topic in topics_for(kinds, sources):
         sock.setsockopt_string(zmq.SUBSCRIBE, topic)
     sock.connect(endpoint)

@@ -24,6 +24,7 @@ from typing import Any
 import zmq
 from genrecast.daemon.errors import ServiceUnavailable, UserError
 from genrecast.daemon.wire.binding import bind, ipc_path
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class ControlServer:
         self._context = context
         self._socket = context.socket(zmq.ROUTER)
         self._socket.linger = 0
+        limit_receive(self._socket, MAX_REQUEST_BYTES)
         try:
             self.endpoint = bind(self._socket, endpoint, mode=ipc_mode, group=ipc_group,
                                  what="control socket")
@@ -130,6 +132,7 @@ def request(endpoint: str, command: str, source: str | None = None,
     ctx = context or zmq.Context.instance()
     sock = ctx.socket(zmq.REQ)
     sock.linger = 0
+    limit_receive(sock, MAX_EVENT_BYTES)  # a reply (a snapshot of every source)
     try:
         sock.connect(endpoint)
         body: dict[str, Any] = {"command": command}

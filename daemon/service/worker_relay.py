@@ -24,6 +24,7 @@ from typing import Any
 import zmq
 from genrecast.daemon.settings import PublishSettings
 from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, decode, topic_for
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, limit_receive
 from genrecast.daemon.wire.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Relay:
             sub.setsockopt(zmq.SUBSCRIBE, b"")
             sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
             sub.linger = 0
+            limit_receive(sub, MAX_EVENT_BYTES)
             sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
             sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
             poller.register(sub, zmq.POLLIN)
