@@ -9,7 +9,12 @@ merged heartbeat (every source of every worker) at the configured interval, so s
 one daemon, as with ``workers = 1``. The parent's own outputs (MQTT, the web page) hook
 ``on_event`` and see every forwarded event, decoded; events of the parent itself (the MQTT
 connection's status) are handed over with ``post`` and sent from the relay's thread, which owns
-the socket.
+the socket, once ``open()`` says the daemon is ready. A one-process daemon publishes such events
+from its loop, which runs only after the model loaded and the sources opened; the parent has no
+model to load, so without that gate its MQTT connection's one-time ``connected`` event went out
+a moment after binding, before subscribers started with the daemon had joined, and ZeroMQ
+dropped it. ``[publish] startup_grace_s`` holds back the first forwarded events, as with one
+process.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Relay:
         """Called on the relay thread for every forwarded event (never block)."""
         self._posted: queue.SimpleQueue[tuple[str, str, dict[str, Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._open = threading.Event()
         self._started = time.monotonic()
         self._events = EventFactory(model_id)
         self._thread = threading.Thread(target=self._run, name="genrecast-relay", daemon=True)
@@ -74,6 +80,10 @@ class Relay:
             subs.append(sub)
         index = {id(s): i for i, s in enumerate(subs)}
         pub = self.publisher.socket
+        # Subscribers that are connecting already get the first events (the workers' events
+        # wait in the SUB queues meanwhile).
+        if self.publish.startup_grace_s > 0:
+            self._stop.wait(self.publish.startup_grace_s)
         next_beat = time.monotonic() + self.publish.heartbeat_s
         try:
             while True:
@@ -127,7 +137,13 @@ class Relay:
         """Publish an event of the parent's own (any thread): sent within ``POLL_MS``."""
         self._posted.put((kind, source, fields))
 
+    def open(self) -> None:
+        """The daemon is ready (every worker runs): the parent's own events go out from now."""
+        self._open.set()
+
     def _send_posted(self) -> None:
+        if not (self._open.is_set() or self._stop.is_set()):
+            return
         while True:
             try:
                 kind, source, fields = self._posted.get_nowait()
