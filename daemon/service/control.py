@@ -23,7 +23,8 @@ from typing import Any
 
 import zmq
 from genrecast.daemon.errors import ServiceUnavailable, UserError
-from genrecast.daemon.wire.binding import bind, ipc_path
+from genrecast.daemon.settings import default_runtime_dir
+from genrecast.daemon.wire.binding import bind, check_private_folder, ipc_path
 from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ def request(endpoint: str, command: str, source: str | None = None,
             context: zmq.Context | None = None) -> dict[str, Any]:
     """Send one control request and return the reply; ServiceUnavailable if nobody answers."""
     path = ipc_path(endpoint)
+    if path is not None and path.parent == default_runtime_dir():
+        check_private_folder(path.parent)  # a socket another user put there could forge replies
     if path is not None and not path.exists():
         raise ServiceUnavailable(f"no control socket at {path}; is genrecast running? "
                                  "(systemctl status genrecast; or pass --endpoint/--config)")
