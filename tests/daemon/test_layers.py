@@ -1,5 +1,5 @@
 """The daemon's subpackages import one way: cli → service → outputs/offline/engine →
-model/audio/wire → dsp → errors/settings. A new import against that order, or a cycle, fails here.
+model/audio/wire → dsp → errors/settings/text. A new import against that order, or a cycle, fails here.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ DAEMON = REPO / "daemon"
 # What each part may import (besides itself). "models" is the shipped-models package.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "text": set(),
     "settings": {"errors"},
     "dsp": {"errors"},
-    "audio": {"dsp", "errors", "settings"},
+    "audio": {"dsp", "errors", "settings", "text"},
     "model": {"dsp", "errors"},
-    "wire": {"errors", "settings"},
-    "engine": {"audio", "dsp", "model", "wire", "errors", "settings"},
+    "wire": {"errors", "settings", "text"},
+    "engine": {"audio", "dsp", "model", "wire", "errors", "settings", "text"},
     "offline": {"audio", "dsp", "model", "engine", "errors", "settings"},
-    "outputs": {"engine", "wire", "model", "errors", "settings"},
+    "outputs": {"engine", "wire", "model", "errors", "settings", "text"},
     "service": {"engine", "outputs", "model", "wire", "audio", "dsp", "errors", "settings",
-                "models"},
+                "text", "models"},
     "cli": {"(package)", "service", "outputs", "offline", "engine", "model", "audio", "dsp",
-            "wire", "errors", "settings", "models"},
+            "wire", "errors", "settings", "text", "models"},
     "demo": set(),
     "(package)": set(),
 }

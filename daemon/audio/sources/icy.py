@@ -18,6 +18,8 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from genrecast.daemon.text import MAX_DETAIL_CHARS, safe_text
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
@@ -52,11 +54,17 @@ def parse_block(block: bytes) -> IcyMeta | None:
     title = fields["StreamTitle"]
     if len(title) > MAX_TITLE_CHARS or any(ord(c) < 32 for c in title):
         return None
-    return IcyMeta(title=title, url=fields.get("StreamUrl", ""))
+    # Other controls (DEL, C1 escape sequences, bidi overrides) are shown escaped.
+    return IcyMeta(title=safe_text(title, MAX_TITLE_CHARS),
+                   url=safe_text(fields.get("StreamUrl", ""), MAX_TITLE_CHARS))
 
 
 class StreamError(ConnectionError):
-    """The server cannot be reached or refused the stream (the message says why)."""
+    """The server cannot be reached or refused the stream (the message says why, made safe:
+    a reason phrase is the server's text, escape sequences included)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(safe_text(reason, MAX_DETAIL_CHARS))
 
 
 class IcyStream:

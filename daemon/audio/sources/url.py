@@ -41,6 +41,7 @@ from genrecast.daemon.audio.sources.stream_decode import (
 )
 from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
 from genrecast.daemon.settings import SourceSettings
+from genrecast.daemon.text import MAX_DETAIL_CHARS, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,8 @@ class UrlSource(ThreadSource):
         if self.error is not None and not self._has_audio:
             if isinstance(self.error, ServiceUnavailable):
                 raise self.error
-            raise InputNotFound(f"stream {url} cannot be opened ({self.error}); "
+            reason = safe_text(str(self.error), MAX_DETAIL_CHARS)
+            raise InputNotFound(f"stream {url} cannot be opened ({reason}); "
                                 "check the URL and that the server is reachable")
 
     def _run(self, stop: threading.Event) -> None:
@@ -280,7 +282,7 @@ class UrlSource(ThreadSource):
         assert proc.stderr is not None
         with contextlib.suppress(ValueError, OSError):  # close() may close the pipe first
             for line in proc.stderr:
-                text = line.decode(errors="replace").strip()
+                text = safe_text(line.decode(errors="replace").strip(), MAX_DETAIL_CHARS)
                 if text:
                     self._stderr.append(text)
                     log.debug("ffmpeg %s: %s", self.name, text)
