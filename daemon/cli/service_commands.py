@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from genrecast.daemon.errors import UserError
+from genrecast.daemon.settings import check_name
 from genrecast.daemon.text import MAX_LINE_CHARS, safe_text
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def control_endpoint(endpoint: str | None, config: Path | None, instance: str | 
         if configured:
             return str(configured)
     if instance:
+        check_name(instance, "instance name")  # it becomes part of a path
         # genrecast@INSTANCE.service: RuntimeDirectory=genrecast-INSTANCE
         return f"ipc://{SYSTEM_RUNTIME_DIR.with_name('genrecast-' + instance) / 'control.sock'}"
     system = SYSTEM_RUNTIME_DIR / "control.sock"

@@ -8,7 +8,7 @@ from typing import Any
 
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
-from genrecast.daemon.settings import MqttSettings, WebSettings
+from genrecast.daemon.settings import MqttSettings, WebSettings, check_name
 
 _HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
 
@@ -16,10 +16,13 @@ _HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
 def _mqtt_topic(rep: Reporter, key: str, value: str, *, may_be_empty: bool) -> None:
     if not value and may_be_empty:
         return
-    if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
-        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix",
-                       'use letters, digits and "/" without + or # and without a leading or '
-                       'trailing "/", e.g. "genrecast"')
+    try:  # every level follows the one name rule (no +, #, NUL, newline, empty level)
+        for level in value.split("/"):
+            check_name(level, "topic level")
+    except ConfigError as exc:
+        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix ({exc})",
+                       'use levels of letters, digits, "-" and "_" joined by "/", e.g. '
+                       '"genrecast" or "home/genrecast"') from None
 
 
 def mqtt_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> MqttSettings:

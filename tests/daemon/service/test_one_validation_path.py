@@ -3,6 +3,7 @@ once and holds from either place; rules about sources hold for flags and file al
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -92,3 +93,25 @@ def test_cli_rejects_a_zero_threshold_with_the_config_exit_code(tmp_path: Path) 
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == EXIT_CONFIG, proc.stderr
     assert proc.stderr.startswith("error: command line: decisions.threshold: must be"), proc.stderr
+
+
+@pytest.mark.parametrize("name", ["room\n", "room\r", "a b", "a/b", "a+", "a#", "a.b", "ä",
+                                  "x" * 65])
+def test_one_name_rule_for_the_file_and_flags(tmp_path: Path, name: str) -> None:
+    """A name becomes part of ZeroMQ and MQTT topics, Home Assistant ids and file names: one
+    rule, checked once. ("room\\n" once passed and made mosquitto drop the daemon.)"""
+    toml = f"[[sources]]\nname = {json.dumps(name)}\nkind = 'mic'\n"
+    with pytest.raises(ConfigError, match="source name"):
+        _load(toml, tmp_path)
+    with pytest.raises(ConfigError, match="source name"):
+        _load(None, tmp_path, {"sources": [f"{name}=mic"]})
+
+
+@pytest.mark.parametrize("prefix", ["genrecast\n", "home/genrecast\n", "a b", "a/+", "a//b"])
+def test_mqtt_topic_prefixes_follow_the_name_rule(tmp_path: Path, prefix: str) -> None:
+    toml = ("[[sources]]\nkind = 'mic'\n[mqtt]\nurl = 'mqtt://127.0.0.1:1883'\n"
+            f"topic_prefix = {json.dumps(prefix)}\n")
+    with pytest.raises(ConfigError, match="mqtt.topic_prefix"):
+        _load(toml, tmp_path)
+    good = toml.replace(json.dumps(prefix), '"home/genrecast-1"')
+    assert _load(good, tmp_path).mqtt.topic_prefix == "home/genrecast-1"
