@@ -217,10 +217,11 @@ def _is_loopback(host: str) -> bool:
 def _decisions(rep: Reporter, table: dict[str, Any]) -> DecisionSettings:
     values = {k: v for k, v in table.items() if k != "thresholds"}
     labels = table.get("thresholds", {})
+    check, _ = SCHEMA["decisions"]["threshold"]  # a label's threshold: the same bound
     for label, value in labels.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise rep.fail(f"decisions.thresholds.{label}",
-                           f"must be a number > 0 and <= 1, got {value!r}",
+        problem = check(value)
+        if problem is not None:
+            raise rep.fail(f"decisions.thresholds.{label}", f"must be {problem}, got {value!r}",
                            f"e.g. {label} = 0.7")
     for key in ("hop_s", "threshold", "silence_db"):
         if key in values:
