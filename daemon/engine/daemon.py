@@ -122,6 +122,8 @@ class Daemon:
         malformed = getattr(src, "malformed_meta_blocks", None)  # url sources (ICY metadata)
         if malformed is not None:
             report["malformed_meta_blocks"] = malformed
+        if src.has_titles:
+            report["titles_suppressed"] = pipeline.titles_suppressed
         return report
 
     def source_reports(self) -> dict[str, dict[str, int | str]]:

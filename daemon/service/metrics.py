@@ -27,9 +27,10 @@ INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3,
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-SourceReading = tuple[str, int, int, float, "int | None"]
+SourceReading = tuple[str, int, int, float, "int | None", "int | None"]
 """(source name, frames received, frames lost to ring overruns, backlog in seconds, malformed
-ICY metadata blocks ignored: None for sources that have no ICY metadata)."""
+ICY metadata blocks ignored, title changes suppressed by the flood limit: None for sources that
+have no ICY metadata or titles)."""
 
 
 class _SourceCollector(Collector):
@@ -52,17 +53,24 @@ class _SourceCollector(Collector):
             "genrecast_icy_metadata_malformed",
             "ICY metadata blocks ignored because they were malformed (url sources)",
             labels=["source"])
-        for name, received, overrun, backlog_s, bad_meta in sorted(
+        suppressed = CounterMetricFamily(
+            "genrecast_titles_suppressed",
+            "Title changes not published: over the per-source limit (url sources)",
+            labels=["source"])
+        for name, received, overrun, backlog_s, bad_meta, titles_suppressed in sorted(
                 self.read(), key=lambda reading: reading[0]):
             frames.add_metric([name], received)
             overflows.add_metric([name], overrun)
             backlog.add_metric([name], backlog_s)
             if bad_meta is not None:
                 malformed.add_metric([name], bad_meta)
+            if titles_suppressed is not None:
+                suppressed.add_metric([name], titles_suppressed)
         yield frames
         yield overflows
         yield backlog
         yield malformed
+        yield suppressed
 
 
 class _MqttCollector(Collector):

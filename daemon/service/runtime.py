@@ -181,7 +181,8 @@ class ServiceRuntime:
             ring, rate = src.ring, src.rate_hz
             backlog_s = ring.available / rate if ring is not None and rate else 0.0
             out.append((name, src.frames_received, src.overrun_frames, backlog_s,
-                        getattr(src, "malformed_meta_blocks", None)))
+                        getattr(src, "malformed_meta_blocks", None),
+                        pipeline.titles_suppressed if src.has_titles else None))
         return out
 
     def _genre(self, name: str) -> dict[str, Any]:

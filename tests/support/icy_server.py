@@ -38,7 +38,10 @@ class OneShotServer:
             request = b""
             while b"\r\n\r\n" not in request:
                 request += conn.recv(4096)
-            conn.sendall(self.head + self.body)
+            try:
+                conn.sendall(self.head + self.body)
+            except OSError:  # the reader gave up or was closed
+                continue
 
     def close(self) -> None:
         self.sock.close()

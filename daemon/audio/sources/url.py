@@ -49,6 +49,7 @@ URL_RATE_HZ = OUT_RATE_HZ
 URL_CHANNELS = 1
 URL_OPEN_TIMEOUT_S = 15.0  # how long wait_ready() waits for the first audio
 STDERR_LINES = 20
+MAX_UNREAD_CHANGES = 64  # title changes kept until the loop reads them
 READ_BYTES = 16_384
 HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl",
              "audio/x-mpegurl")
@@ -77,7 +78,8 @@ class UrlSource(ThreadSource):
         self._stream: IcyStream | None = None
         self._decoder: StreamDecoder | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
-        self._changes: collections.deque[TrackChange] = collections.deque(maxlen=64)
+        self._changes: collections.deque[TrackChange] = collections.deque(maxlen=MAX_UNREAD_CHANGES)
+        self.changes_dropped = 0  # over MAX_UNREAD_CHANGES before the loop read them (a flood)
         self.title: str | None = None
         self.stream_url = ""
         self.path = ""  # "libmpg123", "libavcodec", "ffmpeg-pipe" or "ffmpeg" once connected
@@ -104,6 +106,8 @@ class UrlSource(ThreadSource):
         change = TrackChange(meta.title, self.title, meta.url,
                              ring.written if ring is not None and not self._fresh else 0)
         self.title = meta.title
+        if len(self._changes) == MAX_UNREAD_CHANGES:
+            self.changes_dropped += 1  # the oldest unread one goes
         self._changes.append(change)
         self.wake.set()
 

@@ -39,7 +39,8 @@ def test_two_daemons_in_one_process_scrape_separately() -> None:
         a.events_dropped(2)
         a.observe_inference(0.0002)
         a.observe_latency(0.3)
-        a.read_sources(lambda: [("living", 48_000, 1, 0.25, None), ("station", 8_000, 0, 0.0, 3)])
+        a.read_sources(lambda: [("living", 48_000, 1, 0.25, None, None),
+                               ("station", 8_000, 0, 0.0, 3, 7)])
         a.reload(ok=False)
         b.window_classified("radio")
         ta, tb = _scrape(pa), _scrape(pb)
@@ -61,6 +62,8 @@ def test_two_daemons_in_one_process_scrape_separately() -> None:
     assert _value(ta, "genrecast_backlog_seconds", source="living") == 0.25
     assert _value(ta, "genrecast_icy_metadata_malformed_total", source="station") == 3
     assert 'genrecast_icy_metadata_malformed_total{source="living"}' not in ta  # no ICY there
+    assert _value(ta, "genrecast_titles_suppressed_total", source="station") == 7
+    assert 'genrecast_titles_suppressed_total{source="living"}' not in ta
     assert _value(ta, "genrecast_reloads_total", result="rejected") == 1
 
 
