@@ -5,6 +5,8 @@ request is small (the page is three static files, the API serialises dicts that 
 The threads run beside the audio loop and share the GIL with it; ``benchmarks/web_cost.py``
 measures what that costs. A thread per open page is fine for tens of pages, not for thousands.
 
+Bounds on connections, time and request size: ``bounds.py``.
+
 Authentication: with a token configured every request needs ``Authorization: Bearer TOKEN`` or
 the ``genrecast_token`` cookie, which ``/?token=TOKEN`` sets (then redirects to ``/`` so the
 token leaves the address bar; ``EventSource`` cannot send headers, but it sends a same-origin
@@ -29,6 +31,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from genrecast.daemon.errors import ServiceUnavailable
 from genrecast.daemon.outputs.web.address import is_loopback
+from genrecast.daemon.outputs.web.bounds import (
+    MAX_HEAD_BYTES,
+    REQUEST_TIMEOUT_S,
+    BoundedServer,
+    HeadBudget,
+)
 from genrecast.daemon.outputs.web.hub import PING_S, RETRY_MS, EventHub
 from genrecast.daemon.outputs.web.state import Dashboard
 from genrecast.daemon.wire.events import KINDS
@@ -62,7 +70,7 @@ def _split(values: list[str]) -> list[str]:
     return [v for value in values for v in value.split(",") if v]
 
 
-class _QuietServer(ThreadingHTTPServer):
+class _QuietServer(BoundedServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -150,6 +158,15 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "genrecast"
         protocol_version = "HTTP/1.1"
+        timeout = REQUEST_TIMEOUT_S  # the socket's: each read of a request, and idle keep-alive
+
+        def setup(self) -> None:
+            super().setup()
+            self.rfile = HeadBudget(self.rfile)  # type: ignore[assignment]
+
+        def handle_one_request(self) -> None:
+            self.rfile.left = MAX_HEAD_BYTES  # type: ignore[attr-defined]  # per request
+            super().handle_one_request()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's
             log.debug("web %s - %s", self.address_string(), format % args)
