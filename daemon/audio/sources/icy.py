@@ -112,6 +112,10 @@ class IcyStream:
             if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
                 url = urllib.parse.urljoin(url, resp.getheader("Location", ""))
                 conn.close()
+                scheme = urllib.parse.urlsplit(url).scheme
+                if scheme not in ("http", "https"):  # ftp://host/ must not become host:80
+                    raise StreamError(f"redirected to a {scheme or 'relative'}: URL ({url}); "
+                                      "only http and https redirects are followed")
                 continue
             if resp.status != 200:
                 conn.close()

@@ -148,3 +148,34 @@ def test_an_absurd_metaint_is_refused_and_the_stream_read_without_titles() -> No
         assert len(radio.requests) == 2 and b"Icy-MetaData" not in radio.requests[1]
     finally:
         stream.close()
+
+
+def test_a_redirect_to_another_scheme_is_not_followed() -> None:
+    """``ftp://host/`` used to become a plain GET to ``host:80``."""
+    target = socket.socket()  # where the redirect would lead as plain HTTP: nobody may come
+    target.bind(("127.0.0.1", 0))
+    target.listen(1)
+    target.settimeout(0.5)
+    port = target.getsockname()[1]
+    redirector = socket.socket()
+    redirector.bind(("127.0.0.1", 0))
+    redirector.listen(1)
+
+    def answer() -> None:
+        conn, _ = redirector.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(f"HTTP/1.0 302 Found\r\nLocation: ftp://127.0.0.1:{port}/x\r\n\r\n"
+                         .encode())
+
+    threading.Thread(target=answer, daemon=True).start()
+    stream = IcyStream(f"http://127.0.0.1:{redirector.getsockname()[1]}/m")
+    try:
+        with pytest.raises(StreamError, match="only http and https redirects"):
+            stream.connect()
+        with pytest.raises(TimeoutError):
+            target.accept()
+    finally:
+        stream.close()
+        target.close()
+        redirector.close()
