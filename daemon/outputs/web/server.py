@@ -58,6 +58,7 @@ SECURITY_HEADERS = {
 }
 WRITE_TIMEOUT_S = 10.0  # a client that takes no bytes for this long is gone
 MAX_WRITE_BATCHES = 64  # queued batches joined into one send
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 
 
 def _load_static() -> dict[str, tuple[bytes, str]]:
@@ -158,6 +159,7 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "genrecast"
         protocol_version = "HTTP/1.1"
+        head_only = False  # a HEAD request: everything but the body
         timeout = REQUEST_TIMEOUT_S  # the socket's: each read of a request, and idle keep-alive
 
         def setup(self) -> None:
@@ -207,8 +209,16 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._text(HTTPStatus.NOT_FOUND, "404: not here; the dashboard is at /")
 
+        def do_HEAD(self) -> None:  # noqa: N802 - GET's status and headers, no body
+            self.head_only = True
+            self.do_GET()
+
+        def do_OPTIONS(self) -> None:  # noqa: N802
+            self._send(HTTPStatus.NO_CONTENT, b"", "text/plain", {"Allow": ALLOWED_METHODS})
+
         def do_POST(self) -> None:  # noqa: N802
-            self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405: the dashboard only reads (GET)")
+            self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405: the dashboard only reads (GET)",
+                       {"Allow": ALLOWED_METHODS})
 
         do_PUT = do_DELETE = do_POST  # noqa: N815
 
@@ -222,7 +232,8 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not self.head_only:
+                self.wfile.write(body)
 
         def _text(self, status: HTTPStatus, text: str,
                   extra: dict[str, str] | None = None) -> None:
@@ -256,6 +267,8 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(key, value)
             self.end_headers()
             self.close_connection = True
+            if self.head_only:
+                return
             client = web.hub.subscribe(_split(query.get("source", [])), kinds)
             self.connection.settimeout(WRITE_TIMEOUT_S)
             try:

@@ -96,3 +96,22 @@ def test_connections_past_the_bound_are_refused_at_once(dashboard: SyntheticDash
         time.sleep(0.05)
     assert dashboard.server.httpd.refused >= 1  # type: ignore[attr-defined]
     assert threading.active_count() < 2 * LIMIT
+
+
+@pytest.mark.parametrize("method, status", [("HEAD", b"200"), ("OPTIONS", b"204")])
+def test_head_and_options_are_answered(dashboard: SyntheticDashboard, method: str,
+                                       status: bytes) -> None:
+    """They were 501 ("Unsupported method"); HEAD gets GET's headers without the body."""
+    with _connect(dashboard) as sock:
+        sock.sendall(f"{method} /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status), head
+    assert body == b""
+    if method == "OPTIONS":
+        assert b"Allow: GET, HEAD, OPTIONS" in head
+    else:
+        assert b"Content-Type: application/json" in head
