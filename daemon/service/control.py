@@ -24,7 +24,7 @@ from typing import Any
 import zmq
 from genrecast.daemon.errors import ServiceUnavailable, UserError
 from genrecast.daemon.settings import default_runtime_dir
-from genrecast.daemon.wire.binding import bind, check_private_folder, ipc_path
+from genrecast.daemon.wire.binding import bind, check_private_folder, ipc_in_use, ipc_path
 from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,9 @@ class ControlServer:
             self._thread.join(timeout_s)
         else:
             self._socket.close()
+        path = ipc_path(self.endpoint)
+        if path is not None:  # a clean stop leaves no socket file for ctl to wait on
+            path.unlink(missing_ok=True)
 
 
 def request(endpoint: str, command: str, source: str | None = None,
@@ -129,6 +132,9 @@ def request(endpoint: str, command: str, source: str | None = None,
     path = ipc_path(endpoint)
     if path is not None and path.parent == default_runtime_dir():
         check_private_folder(path.parent)  # a socket another user put there could forge replies
+    if path is not None and path.exists() and not ipc_in_use(path):
+        raise ServiceUnavailable(f"no genrecast is running (only a stale socket file at {path} "
+                                 "is left); start it (systemctl start genrecast)")
     if path is not None and not path.exists():
         raise ServiceUnavailable(f"no control socket at {path}; is genrecast running? "
                                  "(systemctl status genrecast; or pass --endpoint/--config)")
