@@ -9,14 +9,18 @@ read from them at scrape time through ``read_sources`` (nothing is copied on the
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.errors import ServiceUnavailable
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from genrecast.daemon.outputs.web.address import host_header_is_loopback, is_loopback
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,22 @@ class _SourceCollector(Collector):
         yield backlog
         yield malformed
         yield suppressed
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's name
+        """No line on stderr per scrape."""
+
+
+def _loopback_host_only(app: Any) -> Any:
+    def checked(environ: dict[str, Any], start_response: Any) -> Any:
+        if not host_header_is_loopback(str(environ.get("HTTP_HOST", ""))):
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"403: unexpected Host header; scrape the metrics at their loopback "
+                    b"address\n"]
+        return app(environ, start_response)
+
+    return checked
 
 
 class _MqttCollector(Collector):
@@ -169,12 +189,24 @@ class Metrics:
 
     # -- HTTP --
     def serve(self, port: int, host: str = "127.0.0.1") -> int:
-        """Start /metrics on ``host:port`` (port 0 picks a free one); returns the port."""
+        """Start /metrics on ``host:port`` (port 0 picks a free one); returns the port. On a
+        loopback address, a request whose ``Host`` is not loopback gets 403 (DNS rebinding: a
+        web page elsewhere could read the metrics through the visitor's browser), as the
+        dashboard does."""
+        app = make_wsgi_app(self.registry)
+        if is_loopback(host):
+            app = _loopback_host_only(app)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        server_cls = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
         try:
-            server, thread = start_http_server(port, addr=host, registry=self.registry)
+            server: ThreadingWSGIServer = make_server(host, port, app, server_cls,
+                                                      handler_class=_QuietHandler)
         except OSError as exc:
             raise ServiceUnavailable(f"cannot serve metrics on {host}:{port}: {exc.strerror}; "
                                      "set [metrics] port to a free port or 0 to disable") from None
+        thread = threading.Thread(target=server.serve_forever, name="genrecast-metrics",
+                                  daemon=True)
+        thread.start()
         self._server, self._thread = server, thread
         self.port = server.server_port
         log.info("metrics on http://%s:%d/metrics", host, self.port)

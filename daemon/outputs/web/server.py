@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from genrecast.daemon.errors import ServiceUnavailable
-from genrecast.daemon.outputs.web.address import is_loopback
+from genrecast.daemon.outputs.web.address import host_header_is_loopback
 from genrecast.daemon.outputs.web.bounds import (
     MAX_HEAD_BYTES,
     REQUEST_TIMEOUT_S,
@@ -145,11 +145,7 @@ class WebServer:
                                                           self.token.encode())
 
     def host_allowed(self, host_header: str) -> bool:
-        if self.token:
-            return True
-        host = host_header.rpartition(":")[0] if host_header.rfind(":") > host_header.rfind(
-            "]") else host_header
-        return is_loopback(host.strip("[]"))
+        return bool(self.token) or host_header_is_loopback(host_header)
 
     def token_matches(self, token: str) -> bool:
         return bool(self.token) and hmac.compare_digest(token.encode(), self.token.encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
 import urllib.request
@@ -84,3 +85,26 @@ def test_close_frees_the_port() -> None:
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))
+
+
+def test_a_foreign_host_header_is_refused_on_loopback() -> None:
+    """DNS rebinding: a page elsewhere could read /metrics through the visitor's browser."""
+    m = Metrics()
+    port = m.serve(0)
+    try:
+        def scrape(host: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/metrics", headers={"Host": host})
+                resp = conn.getresponse()
+                resp.read()
+                return resp.status
+            finally:
+                conn.close()
+
+        assert scrape(f"127.0.0.1:{port}") == 200
+        assert scrape(f"localhost:{port}") == 200
+        assert scrape(f"evil.example:{port}") == 403
+        assert scrape("evil.example") == 403
+    finally:
+        m.close()
