@@ -88,6 +88,14 @@ class DecisionSettings:
     def threshold_for(self, label: str) -> float:
         return self.label_thresholds.get(label, self.threshold)
 
+    def check_labels(self, labels: tuple[str, ...], model: str) -> None:
+        """ConfigError for a per-label threshold naming no label of the model (a typo would
+        otherwise silently leave that label at the default threshold)."""
+        unknown = sorted(set(self.label_thresholds) - set(labels))
+        if unknown:
+            raise ConfigError(f"decisions.thresholds.{unknown[0]}: {unknown[0]!r} is not a label "
+                              f"of model {model} ({', '.join(labels)}); correct it or remove it")
+
 
 @dataclass(frozen=True)
 class PublishSettings:

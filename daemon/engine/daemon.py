@@ -142,6 +142,7 @@ class Daemon:
             self.classifier = Classifier(self.settings.model_path,
                                          num_threads=self.settings.num_threads)
         card = self.classifier.card
+        self.settings.decisions.check_labels(card.labels, card.model_id)
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)

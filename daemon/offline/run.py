@@ -61,6 +61,7 @@ def run_classify(opts: ClassifyOptions,
     problems: list[UserError] = []  # folders that could not be listed
     files = audio_files(opts.paths, opts.recursive, problems)
     card = load_card(opts.model)  # before decoding starts: a bad model fails before any file
+    opts.decisions.check_labels(card.labels, card.model_id)
 
     def make_classifier() -> Classifier:
         # No GPU check: classify runs on the CPU interpreter either way, and the check alone

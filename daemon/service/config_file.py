@@ -38,7 +38,12 @@ from typing import Any
 
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.service.config_outputs import mqtt_settings, web_settings
-from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
+from genrecast.daemon.service.config_report import (
+    CLI_ORIGIN,
+    Reporter,
+    read_small_text,
+    resolve_path,
+)
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.settings import (
     AUTO_WORKERS,
@@ -65,8 +70,7 @@ DEFAULT_SOURCE_SPEC = "mic"  # the default input device
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing, unreadable or malformed file is one ConfigError line."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_small_text(path))
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: configuration file not found; create it (see systemd/genrecast.toml) "
@@ -77,10 +81,13 @@ def read_toml(path: Path) -> dict[str, Any]:
                           "make it readable by the daemon's user") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory; pass the .toml file itself") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
+    except ValueError as exc:  # not a regular file, too large, not UTF-8 (see read_small_text)
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
+        raise ConfigError(f"{path}: {exc}; pass the .toml file itself") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a configuration; fix the "
+                          "tables there") from None
 
 
 def _check_table(rep: Reporter, section: str, table: Any,

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from genrecast.daemon.errors import ConfigError
-from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
+from genrecast.daemon.service.config_report import (
+    CLI_ORIGIN,
+    Reporter,
+    read_small_text,
+    resolve_path,
+)
 from genrecast.daemon.settings import MqttSettings, WebSettings, check_name
 
 _HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
@@ -50,7 +55,7 @@ def mqtt_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> Mq
     if "password_file" in values:
         path = resolve_path(values.pop("password_file"), base)
         try:
-            values["password"] = path.read_text().rstrip("\r\n")
+            values["password"] = read_small_text(path).rstrip("\r\n")
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             reason = getattr(exc, "strerror", None) or str(exc)
             raise rep.fail("mqtt.password_file", f"cannot read {path} ({reason})",
@@ -82,9 +87,9 @@ def web_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> Web
     if table.get("token_file"):
         path = resolve_path(table["token_file"], base)
         try:
-            token = path.read_text().strip()
+            token = read_small_text(path).strip()
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, not UTF-8
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise rep.fail("web.token_file", f"cannot read {path} ({reason})",
                            "create it with a long random line (e.g. openssl rand -hex 32) "
                            "readable by the daemon") from None

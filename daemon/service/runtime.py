@@ -305,6 +305,7 @@ class ServiceRuntime:
                 path = self.settings.config_path
                 new = load_settings(path, self.overrides) if path is not None else self.settings
                 classifier = Classifier(new.model_path, num_threads=new.num_threads)
+                new.decisions.check_labels(classifier.card.labels, classifier.card.model_id)
             except UserError as exc:
                 message = f"reload rejected, still running {self._model_id()}: {exc}"
                 log.error("%s", message)

@@ -136,3 +136,16 @@ def test_cli_rejects_nan_with_the_config_exit_code(tmp_path: Path, flag: str) ->
 def test_heartbeat_nan_in_the_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="publish.heartbeat_s: must be a finite"):
         _load("[[sources]]\nkind = 'mic'\n[publish]\nheartbeat_s = nan\n", tmp_path)
+
+
+@pytest.mark.parametrize("command", ["run", "classify"])
+def test_a_threshold_for_a_label_the_model_lacks_is_refused(tmp_path: Path, command: str,
+                                                            low_high_wav: Path) -> None:
+    """A typo (``rok=0.7``) silently left the label at the default threshold."""
+    target = ["--source", f"file:{low_high_wav}"] if command == "run" else [str(low_high_wav)]
+    proc = subprocess.run(genrecast_cmd(command, "--label-threshold", "lowe=0.7", *target,
+                                        "--model", str(TONE_MODEL)),
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG, proc.stderr
+    assert "'lowe' is not a label of model" in proc.stderr and "low, high" in proc.stderr
+    assert "Traceback" not in proc.stderr
