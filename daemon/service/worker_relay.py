@@ -180,5 +180,6 @@ class Relay:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2.0)
+        if self._thread.ident is not None:  # a signal may come before start()
+            self._thread.join(2.0)
         self.publisher.close()

@@ -50,3 +50,11 @@ def test_own_status_posted_before_ready_reaches_a_subscriber_that_joins_later(
         worker.close()
         relay.stop()
         ctx.term()
+
+
+def test_a_relay_stopped_before_it_started(tmp_path: Path) -> None:
+    """A signal between binding the endpoint and starting the relay: a clean stop."""
+    relay = Relay(PublishSettings(endpoint=f"ipc://{tmp_path}/events.sock"),
+                  [f"ipc://{tmp_path}/w0.events"])
+    relay.stop()
+    assert not (tmp_path / "events.sock").exists()
