@@ -245,7 +245,7 @@ def offline_throughput(model: Path) -> dict[str, float]:
     interpreter start-up) and of the work inside it (decode + DSP + classify + smooth)."""
     import soundfile as sf
     from genrecast.daemon.model.classifier import Classifier
-    from genrecast.daemon.offline.classify import classify_file
+    from genrecast.daemon.offline.pipeline import classify_file
     from genrecast.daemon.settings import DecisionSettings
 
     audio = np.tile(bench_audio(20.0), 30)  # 10 minutes

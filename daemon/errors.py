@@ -12,6 +12,7 @@ EXIT_DATA = 65  # EX_DATAERR: input data is malformed (bad audio, bad npz, NaN s
 EXIT_NO_INPUT = 66  # EX_NOINPUT: a file, device or URL that does not exist or cannot be opened
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a needed service is missing (endpoint in use, no ffmpeg)
 EXIT_SOFTWARE = 70  # EX_SOFTWARE: a bug in genrecast (a traceback is logged)
+EXIT_NO_PERMISSION = 77  # EX_NOPERM: a folder that is not ours and private (runtime folder)
 EXIT_MODEL = 76  # a model file or its card is missing, corrupt or inconsistent
 EXIT_CONFIG = 78  # EX_CONFIG: the configuration file or an option value is invalid
 
@@ -55,3 +56,9 @@ class ServiceUnavailable(UserError):
     """Something the daemon needs is taken or missing (an endpoint in use, ffmpeg not installed)."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class UnsafeFolder(UserError):
+    """A folder the daemon would put its sockets in belongs to someone else or is not private."""
+
+    exit_code = EXIT_NO_PERMISSION

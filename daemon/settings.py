@@ -15,7 +15,19 @@ from genrecast.daemon.errors import ConfigError
 
 SOURCE_KINDS = ("mic", "file", "url", "stdin")
 PCM_FORMATS = ("s16le", "f32le")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The one rule for a name that becomes part of a ZeroMQ topic, an MQTT topic, a Home Assistant
+# id or a file path. fullmatch, not match with "$": "$" also matches before a trailing newline,
+# and a source named "room\n" made mosquitto drop the daemon for a malformed packet every second.
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+NAME_RULE = "1-64 letters, digits, '-' or '_'"
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it follows the name rule, else a ConfigError naming ``what`` and the rule."""
+    if not _NAME_RE.fullmatch(name):
+        raise ConfigError(f"{what} {name!r} must be {NAME_RULE} (it is used in topics, ids "
+                          "and file names)")
+    return name
 
 
 def default_runtime_dir() -> Path:
@@ -82,6 +94,14 @@ class DecisionSettings:
 
     def threshold_for(self, label: str) -> float:
         return self.label_thresholds.get(label, self.threshold)
+
+    def check_labels(self, labels: tuple[str, ...], model: str) -> None:
+        """ConfigError for a per-label threshold naming no label of the model (a typo would
+        otherwise silently leave that label at the default threshold)."""
+        unknown = sorted(set(self.label_thresholds) - set(labels))
+        if unknown:
+            raise ConfigError(f"decisions.thresholds.{unknown[0]}: {unknown[0]!r} is not a label "
+                              f"of model {model} ({', '.join(labels)}); correct it or remove it")
 
 
 @dataclass(frozen=True)
@@ -266,8 +286,5 @@ def parse_source_spec(text: str, index: int = 0) -> SourceSettings:
         raise ConfigError(f"source {text!r}: {kind} needs a target, e.g. {kind}:{example}")
     if not name:
         name = kind if index == 0 else f"{kind}{index}"
-    if not _NAME_RE.match(name):
-        raise ConfigError(
-            f"source name {name!r} must be 1-64 letters, digits, '-' or '_' (it is used in topics)"
-        )
+    check_name(name, "source name")
     return SourceSettings(name=name, kind=kind, target=target)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -66,11 +67,33 @@ def _read_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     return data[: data.size - data.size % 2].reshape(-1, 2).copy(), FFMPEG_RATE_HZ
 
 
+def check_readable(path: Path) -> None:
+    """InputNotFound, in the right words, unless ``path`` is a file this user can open: a
+    permission error is not bad audio, and not a missing file either."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):  # a FIFO or a device: opening it could wait forever
+            raise InputNotFound(f"{path} is not a regular file; name an audio file")
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise InputNotFound(f"audio file {path} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise InputNotFound(f"{path} is a folder, not an audio file; name the files in it "
+                            "(or pass the folder to genrecast classify)") from None
+    except PermissionError:
+        raise InputNotFound(f"cannot read {path}: permission denied; give the user running "
+                            "genrecast read access to it") from None
+    except OSError as exc:
+        raise InputNotFound(f"cannot open {path}: {exc.strerror}; check the path") from None
+
+
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Whole file as (frames × channels float32, sample rate). Raises a one-line UserError."""
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFound(f"audio file {path} does not exist; check the path")
+    check_readable(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
@@ -91,8 +114,7 @@ def iter_audio_blocks(path: str | Path, block_frames: int) -> tuple[int, int, It
     now rather than in the middle of the iteration.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFound(f"audio file {path} does not exist; check the path")
+    check_readable(path)
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):

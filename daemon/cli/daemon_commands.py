@@ -153,7 +153,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("classify")
     def classify_cmd(
-        paths: Annotated[list[Path], typer.Argument(help="Audio files and folders.")],
+        # readable=False: click would abort the whole batch (exit 2) for one unreadable path;
+        # the run reports it on its own line and goes on (offline/walk.py's rule).
+        paths: Annotated[list[Path], typer.Argument(help="Audio files and folders.",
+                                                    readable=False)],
         model: Model = None,
         as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
         as_csv: Annotated[bool, typer.Option("--csv", help="CSV, one row per window.")] = False,

@@ -10,7 +10,9 @@ from typing import Any, TextIO
 
 import zmq
 from genrecast.daemon.errors import ConfigError
+from genrecast.daemon.text import MAX_LINE_CHARS, safe_text
 from genrecast.daemon.wire.events import KINDS, TOPIC_PREFIX, decode
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, limit_receive
 
 POLL_MS = 200
 READY_LINE = "listening on"
@@ -78,6 +80,7 @@ def listen(endpoint: str, kinds: list[str], sources: list[str], as_json: bool,
     ctx: zmq.Context[Any] = zmq.Context.instance()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
+    limit_receive(sock, MAX_EVENT_BYTES)
     for topic in topics_for(kinds, sources):
         sock.setsockopt_string(zmq.SUBSCRIBE, topic)
     sock.connect(endpoint)
@@ -90,7 +93,10 @@ def listen(endpoint: str, kinds: list[str], sources: list[str], as_json: bool,
             if not sock.poll(POLL_MS):
                 continue
             topic, event = decode(sock.recv())
-            line = json.dumps(event, separators=(",", ":")) if as_json else format_event(event)
+            # JSON escapes control characters itself; a readable line is made safe for the
+            # terminal (a publisher's strings may carry escape sequences).
+            line = (json.dumps(event, separators=(",", ":")) if as_json
+                    else safe_text(format_event(event), MAX_LINE_CHARS))
             print(line, file=out, flush=True)
             printed += 1
             if count and printed >= count:

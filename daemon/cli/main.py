@@ -14,7 +14,8 @@ from importlib.metadata import entry_points
 
 import typer
 from genrecast.daemon import __version__
-from genrecast.daemon.cli import daemon_commands, service_commands
+from genrecast.daemon.cli.daemon_commands import register as register_daemon_commands
+from genrecast.daemon.cli.service_commands import register as register_service_commands
 from genrecast.daemon.errors import EXIT_SOFTWARE, UserError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: rich markup ate "[mqtt]" and "[web]"
 )
 
 
@@ -53,8 +55,8 @@ def _load_plugins() -> None:
             log.debug("command plugin %s unavailable: %s", ep.name, exc)
 
 
-daemon_commands.register(app)
-service_commands.register(app)
+register_daemon_commands(app)
+register_service_commands(app)
 _load_plugins()
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import typer
 from genrecast.daemon.errors import UserError
+from genrecast.daemon.settings import check_name
+from genrecast.daemon.text import MAX_LINE_CHARS, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def control_endpoint(endpoint: str | None, config: Path | None, instance: str | 
         if configured:
             return str(configured)
     if instance:
+        check_name(instance, "instance name")  # it becomes part of a path
         # genrecast@INSTANCE.service: RuntimeDirectory=genrecast-INSTANCE
         return f"ipc://{SYSTEM_RUNTIME_DIR.with_name('genrecast-' + instance) / 'control.sock'}"
     system = SYSTEM_RUNTIME_DIR / "control.sock"
@@ -60,11 +63,11 @@ def _print_reply(command: str, reply: dict[str, Any], as_json: bool) -> None:
         sources = reply.get("sources", {})
         for key, value in reply.items():
             if key not in ("ok", "sources"):
-                typer.echo(f"{key}: {value}")
+                typer.echo(safe_text(f"{key}: {value}", MAX_LINE_CHARS))
         for name, info in sorted(sources.items()):
-            typer.echo(f"  {name}: {_source_line(info)}")
+            typer.echo(safe_text(f"  {name}: {_source_line(info)}", MAX_LINE_CHARS))
     else:
-        typer.echo(reply.get("message", "ok"))
+        typer.echo(safe_text(str(reply.get("message", "ok")), MAX_LINE_CHARS))
 
 
 def register(app: typer.Typer) -> None:

@@ -124,6 +124,8 @@ class Daemon:
         malformed = getattr(src, "malformed_meta_blocks", None)  # url sources (ICY metadata)
         if malformed is not None:
             report["malformed_meta_blocks"] = malformed
+        if src.has_titles:
+            report["titles_suppressed"] = pipeline.titles_suppressed
         return report
 
     def source_reports(self) -> dict[str, dict[str, int | float | str]]:
@@ -142,6 +144,7 @@ class Daemon:
             self.classifier = Classifier(self.settings.model_path,
                                          num_threads=self.settings.num_threads)
         card = self.classifier.card
+        self.settings.decisions.check_labels(card.labels, card.model_id)
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)

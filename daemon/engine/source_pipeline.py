@@ -83,6 +83,12 @@ class SourcePipeline:
     def name(self) -> str:
         return self.source.name
 
+    @property
+    def titles_suppressed(self) -> int:
+        """Title changes never published: over the flood limit, or over what the source keeps
+        unread (``changes_dropped`` of url sources)."""
+        return self.now_playing.suppressed + int(getattr(self.source, "changes_dropped", 0))
+
     def set_card(self, card: ModelCard) -> None:
         """A new model (SIGHUP reload): new decision state, and new DSP if rate/window changed."""
         old = getattr(self, "card", None)
@@ -126,6 +132,8 @@ class SourcePipeline:
     def pull(self) -> list[DueWindow]:
         """Drain the ring; return the windows that are now complete (none while paused)."""
         source = self.source
+        if source.has_titles:
+            self.now_playing.release()  # a title held by the flood limit, even while lost
         ring = source.ring
         if ring is None or self.drained:
             return []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from genrecast.daemon.audio.sources.base import Source
 from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.errors import UserError
+from genrecast.daemon.text import MAX_DETAIL_CHARS, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,14 @@ class Supervisor:
         if watch.state == state:
             return
         previous, watch.state = watch.state, state
+        detail = safe_text(detail, MAX_DETAIL_CHARS)  # often a station's words: see text.py
         watch.detail = detail
         log.info("source %s: %s → %s %s", name, previous, state, detail)
         self.on_transition(name, state, previous, detail)
 
     def add(self, source: Source, now_s: float, state: SourceState = STARTING,
             detail: str = "") -> None:
+        detail = safe_text(detail, MAX_DETAIL_CHARS)
         self.watches[source.name] = Watch(state=state, last_frames=source.frames_received,
                                           last_advance_s=now_s, detail=detail)
         self.on_transition(source.name, state, None, detail)

@@ -18,6 +18,8 @@ from genrecast.daemon.dsp.normalise import Normalisation
 from genrecast.daemon.errors import ModelError
 
 CARD_SCHEMA_VERSION = 1
+MIN_RATE_HZ, MAX_RATE_HZ = 100, 192_000  # a 1 Hz card was accepted and made no sense
+MIN_WINDOW_S, MAX_WINDOW_S = 0.1, 60.0
 REQUIRED_KEYS = ("labels", "sample_rate_hz", "window_samples", "normalisation", "model_sha256")
 
 
@@ -104,6 +106,10 @@ class ModelCard:
             raise ModelError(f"{where}: sample_rate_hz/window_samples must be integers") from exc
         if rate <= 0 or window <= 0:
             raise ModelError(f"{where}: sample_rate_hz and window_samples must be positive")
+        if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ or not MIN_WINDOW_S <= window / rate <= MAX_WINDOW_S:
+            raise ModelError(f"{where}: sample_rate_hz must be {MIN_RATE_HZ}-{MAX_RATE_HZ} and a "
+                             f"window {MIN_WINDOW_S:g}-{MAX_WINDOW_S:g} s long (got {rate} Hz, "
+                             f"{window} samples); rebuild the card with genrecast train")
         sha = data["model_sha256"]
         if not isinstance(sha, str) or len(sha) != 64:
             raise ModelError(f"{where}: model_sha256 must be a 64-character hex digest")

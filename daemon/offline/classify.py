@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from genrecast.daemon.engine.smoothing import Smoother
-from genrecast.daemon.model.classifier import Classifier
 from genrecast.daemon.settings import DecisionSettings
 
 
@@ -59,18 +58,6 @@ def build_timeline(path: Path, labels: tuple[str, ...], window_seconds: float, r
                     smoothed=np.asarray(smoothed).reshape(-1, len(labels)),
                     rms_db=np.asarray(levels_db, dtype=np.float64), genre=genre, changes=changes,
                     duration_s=duration_s)
-
-
-def classify_file(path: Path, classifier: Classifier, decisions: DecisionSettings) -> Timeline:
-    """One file through the streaming pipeline (decode in blocks, batched classify)."""
-    from genrecast.daemon.offline.pipeline import classify_stream
-
-    (outcome,) = classify_stream([Path(path)], classifier.card, lambda: classifier, decisions,
-                                 decode_workers=1)
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.timeline is not None
-    return outcome.timeline
 
 
 def as_text(t: Timeline) -> str:

@@ -208,3 +208,13 @@ def classify_stream(paths: Sequence[Path], card: ModelCard,
                 running -= 1
     finally:
         decoders.close()
+
+
+def classify_file(path: Path, classifier: Classifier, decisions: DecisionSettings) -> Timeline:
+    """One file through the streaming pipeline (decode in blocks, batched classify)."""
+    (outcome,) = classify_stream([Path(path)], classifier.card, lambda: classifier, decisions,
+                                 decode_workers=1)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.timeline is not None
+    return outcome.timeline

@@ -58,8 +58,10 @@ def run_classify(opts: ClassifyOptions,
     ``draw(timelines, opts.plot)`` makes the ``--plot`` figure (the CLI passes its plotter)."""
     if opts.output not in OUTPUTS:
         raise ConfigError(f"output {opts.output!r} must be one of {', '.join(OUTPUTS)}")
-    files = audio_files(opts.paths, opts.recursive)
+    problems: list[UserError] = []  # folders that could not be listed
+    files = audio_files(opts.paths, opts.recursive, problems)
     card = load_card(opts.model)  # before decoding starts: a bad model fails before any file
+    opts.decisions.check_labels(card.labels, card.model_id)
 
     def make_classifier() -> Classifier:
         # No GPU check: classify runs on the CPU interpreter either way, and the check alone
@@ -77,12 +79,15 @@ def run_classify(opts: ClassifyOptions,
     timelines: list[Timeline] = []
     failed: dict[int, int] = {}  # exit code → files
     with ClassifyProgress(len(files), opts.progress) as progress:
+        for problem in problems:
+            progress.print(f"error: {problem}")
+            failed[problem.exit_code] = failed.get(problem.exit_code, 0) + 1
         outcomes = classify_stream(files, card, make_classifier, opts.decisions,
                                    decode_workers=opts.threads, on_windows=progress.audio)
         for outcome in outcomes:
             progress.file_done()
             if outcome.error is not None:
-                if len(files) == 1:
+                if len(files) == 1 and not problems:
                     raise outcome.error  # the one line the command prints
                 progress.print(f"error: {outcome.error}")
                 code = outcome.error.exit_code
@@ -107,6 +112,7 @@ def run_classify(opts: ClassifyOptions,
         print(f"plot written to {opts.plot}", file=sys.stderr)
     n_failed = sum(failed.values())
     if n_failed:
-        raise UserError(f"{n_failed} of {len(files)} files could not be classified (see above); "
-                        "fix or remove them and run again",
+        what = "files or folders" if problems else "files"
+        raise UserError(f"{n_failed} of {len(files) + len(problems)} {what} could not be "
+                        "classified (see above); fix or remove them and run again",
                         exit_code=next(iter(failed)) if len(failed) == 1 else EXIT_DATA)

@@ -39,7 +39,12 @@ from typing import Any
 from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.service.config_names import source_id_and_display_name
 from genrecast.daemon.service.config_outputs import mqtt_settings, web_settings
-from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
+from genrecast.daemon.service.config_report import (
+    CLI_ORIGIN,
+    Reporter,
+    read_small_text,
+    resolve_path,
+)
 from genrecast.daemon.service.config_schema import SCHEMA, SOURCE_SCHEMA, Check, as_mode
 from genrecast.daemon.settings import (
     AUTO_WORKERS,
@@ -66,8 +71,7 @@ DEFAULT_SOURCE_SPEC = "mic"  # the default input device
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing, unreadable or malformed file is one ConfigError line."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_small_text(path))
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: configuration file not found; create it (see systemd/genrecast.toml) "
@@ -78,10 +82,13 @@ def read_toml(path: Path) -> dict[str, Any]:
                           "make it readable by the daemon's user") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory; pass the .toml file itself") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
+    except ValueError as exc:  # not a regular file, too large, not UTF-8 (see read_small_text)
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
+        raise ConfigError(f"{path}: {exc}; pass the .toml file itself") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a configuration; fix the "
+                          "tables there") from None
 
 
 def _check_table(rep: Reporter, section: str, table: Any,
@@ -220,10 +227,11 @@ def _is_loopback(host: str) -> bool:
 def _decisions(rep: Reporter, table: dict[str, Any]) -> DecisionSettings:
     values = {k: v for k, v in table.items() if k != "thresholds"}
     labels = table.get("thresholds", {})
+    check, _ = SCHEMA["decisions"]["threshold"]  # a label's threshold: the same bound
     for label, value in labels.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise rep.fail(f"decisions.thresholds.{label}",
-                           f"must be a number > 0 and <= 1, got {value!r}",
+        problem = check(value)
+        if problem is not None:
+            raise rep.fail(f"decisions.thresholds.{label}", f"must be {problem}, got {value!r}",
                            f"e.g. {label} = 0.7")
     for key in ("hop_s", "threshold", "silence_db"):
         if key in values:

@@ -7,8 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from genrecast.daemon.errors import ConfigError
-from genrecast.daemon.service.config_report import CLI_ORIGIN, Reporter, resolve_path
-from genrecast.daemon.settings import MqttSettings, WebSettings
+from genrecast.daemon.service.config_report import (
+    CLI_ORIGIN,
+    Reporter,
+    read_small_text,
+    resolve_path,
+)
+from genrecast.daemon.settings import MqttSettings, WebSettings, check_name
 
 _HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
 
@@ -16,10 +21,13 @@ _HOST_PORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:/\[\]@]+)(?::(\d{1,5}))?")
 def _mqtt_topic(rep: Reporter, key: str, value: str, *, may_be_empty: bool) -> None:
     if not value and may_be_empty:
         return
-    if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
-        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix",
-                       'use letters, digits and "/" without + or # and without a leading or '
-                       'trailing "/", e.g. "genrecast"')
+    try:  # every level follows the one name rule (no +, #, NUL, newline, empty level)
+        for level in value.split("/"):
+            check_name(level, "topic level")
+    except ConfigError as exc:
+        raise rep.fail(key, f"{value!r} is not a usable MQTT topic prefix ({exc})",
+                       'use levels of letters, digits, "-" and "_" joined by "/", e.g. '
+                       '"genrecast" or "home/genrecast"') from None
 
 
 def mqtt_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> MqttSettings:
@@ -47,7 +55,7 @@ def mqtt_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> Mq
     if "password_file" in values:
         path = resolve_path(values.pop("password_file"), base)
         try:
-            values["password"] = path.read_text().rstrip("\r\n")
+            values["password"] = read_small_text(path).rstrip("\r\n")
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             reason = getattr(exc, "strerror", None) or str(exc)
             raise rep.fail("mqtt.password_file", f"cannot read {path} ({reason})",
@@ -79,9 +87,9 @@ def web_settings(rep: Reporter, table: dict[str, Any], base: Path | None) -> Web
     if table.get("token_file"):
         path = resolve_path(table["token_file"], base)
         try:
-            token = path.read_text().strip()
+            token = read_small_text(path).strip()
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, not UTF-8
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise rep.fail("web.token_file", f"cannot read {path} ({reason})",
                            "create it with a long random line (e.g. openssl rand -hex 32) "
                            "readable by the daemon") from None

@@ -6,6 +6,8 @@ The origin is the file, or "command line" for keys a flag set; a flag's fix name
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from pathlib import Path
 
 from genrecast.daemon.errors import ConfigError
@@ -57,3 +59,28 @@ class Reporter:
 def resolve_path(value: str, base: Path | None) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() or base is None else base / path
+
+
+MAX_FILE_BYTES = 1 << 20
+"""A configuration, password or token file is far smaller; /dev/zero is not."""
+
+
+def read_small_text(path: Path) -> str:
+    """The text of a small regular file, a UTF-8 byte-order mark dropped. A FIFO or a device
+    (which could block or never end), a file over ``MAX_FILE_BYTES`` or one that is not UTF-8
+    raises ``ValueError`` with the reason; ``OSError`` as from ``open``."""
+    with open(path, "rb", opener=_open_nonblocking) as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ValueError("not a regular file (a FIFO or a device)")
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    # O_NONBLOCK: opening a FIFO nobody writes to returns at once (then refused above).
+    return os.open(path, flags | os.O_NONBLOCK)

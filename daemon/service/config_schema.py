@@ -6,6 +6,7 @@ e.g. <key> = <example>``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ def _number(lo: float | None = None, hi: float | None = None, *, integer: bool =
         ok_type = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_type):
             return expected
+        if not math.isfinite(value):  # NaN passes every comparison; inf is no setting either
+            return f"a finite {expected[2:] if not integer else expected}"
         if lo is not None and (value <= lo if lo_open else value < lo):
             return expected
         if hi is not None and value > hi:

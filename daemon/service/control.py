@@ -27,7 +27,9 @@ from typing import Any
 
 import zmq
 from genrecast.daemon.errors import ServiceUnavailable, UserError
-from genrecast.daemon.wire.binding import bind, ipc_path
+from genrecast.daemon.settings import default_runtime_dir
+from genrecast.daemon.wire.binding import bind, check_private_folder, ipc_in_use, ipc_path
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class ControlServer:
         self._context = context
         self._socket = context.socket(zmq.ROUTER)
         self._socket.linger = 0
+        limit_receive(self._socket, MAX_REQUEST_BYTES)
         try:
             self.endpoint = bind(self._socket, endpoint, mode=ipc_mode, group=ipc_group,
                                  what="control socket")
@@ -133,6 +136,9 @@ class ControlServer:
             self._thread.join(timeout_s)
         else:
             self._socket.close()
+        path = ipc_path(self.endpoint)
+        if path is not None:  # a clean stop leaves no socket file for ctl to wait on
+            path.unlink(missing_ok=True)
 
 
 def request(endpoint: str, command: str, source: str | None = None,
@@ -140,12 +146,18 @@ def request(endpoint: str, command: str, source: str | None = None,
             context: zmq.Context | None = None, value: float | None = None) -> dict[str, Any]:
     """Send one control request and return the reply; ServiceUnavailable if nobody answers."""
     path = ipc_path(endpoint)
+    if path is not None and path.parent == default_runtime_dir():
+        check_private_folder(path.parent)  # a socket another user put there could forge replies
+    if path is not None and path.exists() and not ipc_in_use(path):
+        raise ServiceUnavailable(f"no genrecast is running (only a stale socket file at {path} "
+                                 "is left); start it (systemctl start genrecast)")
     if path is not None and not path.exists():
         raise ServiceUnavailable(f"no control socket at {path}; is genrecast running? "
                                  "(systemctl status genrecast; or pass --endpoint/--config)")
     ctx = context or zmq.Context.instance()
     sock = ctx.socket(zmq.REQ)
     sock.linger = 0
+    limit_receive(sock, MAX_EVENT_BYTES)  # a reply (a snapshot of every source)
     try:
         sock.connect(endpoint)
         body: dict[str, Any] = {"command": command}

@@ -9,14 +9,18 @@ read from them at scrape time through ``read_sources`` (nothing is copied on the
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from genrecast.daemon.engine.states import SourceState
 from genrecast.daemon.errors import ServiceUnavailable
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from genrecast.daemon.outputs.web.address import host_header_is_loopback, is_loopback
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
@@ -27,9 +31,10 @@ INFERENCE_BUCKETS_S = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3,
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-SourceReading = tuple[str, int, int, float, "int | None"]
+SourceReading = tuple[str, int, int, float, "int | None", "int | None"]
 """(source name, frames received, frames lost to ring overruns, backlog in seconds, malformed
-ICY metadata blocks ignored: None for sources that have no ICY metadata)."""
+ICY metadata blocks ignored, title changes suppressed by the flood limit: None for sources that
+have no ICY metadata or titles)."""
 
 
 class _SourceCollector(Collector):
@@ -52,17 +57,40 @@ class _SourceCollector(Collector):
             "genrecast_icy_metadata_malformed",
             "ICY metadata blocks ignored because they were malformed (url sources)",
             labels=["source"])
-        for name, received, overrun, backlog_s, bad_meta in sorted(
+        suppressed = CounterMetricFamily(
+            "genrecast_titles_suppressed",
+            "Title changes not published: over the per-source limit (url sources)",
+            labels=["source"])
+        for name, received, overrun, backlog_s, bad_meta, titles_suppressed in sorted(
                 self.read(), key=lambda reading: reading[0]):
             frames.add_metric([name], received)
             overflows.add_metric([name], overrun)
             backlog.add_metric([name], backlog_s)
             if bad_meta is not None:
                 malformed.add_metric([name], bad_meta)
+            if titles_suppressed is not None:
+                suppressed.add_metric([name], titles_suppressed)
         yield frames
         yield overflows
         yield backlog
         yield malformed
+        yield suppressed
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - wsgiref's name
+        """No line on stderr per scrape."""
+
+
+def _loopback_host_only(app: Any) -> Any:
+    def checked(environ: dict[str, Any], start_response: Any) -> Any:
+        if not host_header_is_loopback(str(environ.get("HTTP_HOST", ""))):
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"403: unexpected Host header; scrape the metrics at their loopback "
+                    b"address\n"]
+        return app(environ, start_response)
+
+    return checked
 
 
 class _MqttCollector(Collector):
@@ -166,12 +194,24 @@ class Metrics:
 
     # -- HTTP --
     def serve(self, port: int, host: str = "127.0.0.1") -> int:
-        """Start /metrics on ``host:port`` (port 0 picks a free one); returns the port."""
+        """Start /metrics on ``host:port`` (port 0 picks a free one); returns the port. On a
+        loopback address, a request whose ``Host`` is not loopback gets 403 (DNS rebinding: a
+        web page elsewhere could read the metrics through the visitor's browser), as the
+        dashboard does."""
+        app = make_wsgi_app(self.registry)
+        if is_loopback(host):
+            app = _loopback_host_only(app)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        server_cls = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
         try:
-            server, thread = start_http_server(port, addr=host, registry=self.registry)
+            server: ThreadingWSGIServer = make_server(host, port, app, server_cls,
+                                                      handler_class=_QuietHandler)
         except OSError as exc:
             raise ServiceUnavailable(f"cannot serve metrics on {host}:{port}: {exc.strerror}; "
                                      "set [metrics] port to a free port or 0 to disable") from None
+        thread = threading.Thread(target=server.serve_forever, name="genrecast-metrics",
+                                  daemon=True)
+        thread.start()
         self._server, self._thread = server, thread
         self.port = server.server_port
         log.info("metrics on http://%s:%d/metrics", host, self.port)

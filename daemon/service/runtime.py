@@ -189,7 +189,8 @@ class ServiceRuntime:
             ring, rate = src.ring, src.rate_hz
             backlog_s = ring.available / rate if ring is not None and rate else 0.0
             out.append((name, src.frames_received, src.overrun_frames, backlog_s,
-                        getattr(src, "malformed_meta_blocks", None)))
+                        getattr(src, "malformed_meta_blocks", None),
+                        pipeline.titles_suppressed if src.has_titles else None))
         return out
 
     def _genre(self, name: str) -> dict[str, Any]:
@@ -317,6 +318,7 @@ class ServiceRuntime:
                 path = self.settings.config_path
                 new = load_settings(path, self.overrides) if path is not None else self.settings
                 classifier = Classifier(new.model_path, num_threads=new.num_threads)
+                new.decisions.check_labels(classifier.card.labels, classifier.card.model_id)
             except UserError as exc:
                 message = f"reload rejected, still running {self._model_id()}: {exc}"
                 log.error("%s", message)

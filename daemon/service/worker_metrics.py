@@ -25,7 +25,9 @@ COUNTERS = (("frames_received", "genrecast_frames_received", "Audio frames recei
             ("events_dropped", "genrecast_source_events_dropped", "Events dropped"),
             ("restarts", "genrecast_source_restarts", "Source restarts"),
             ("malformed_meta_blocks", "genrecast_icy_metadata_malformed",
-             "ICY metadata blocks ignored because they were malformed (url sources)"))
+             "ICY metadata blocks ignored because they were malformed (url sources)"),
+            ("titles_suppressed", "genrecast_titles_suppressed",
+             "Title changes not published: over the per-source limit (url sources)"))
 
 
 class _WorkersCollector(Collector):

@@ -9,7 +9,12 @@ merged heartbeat (every source of every worker) at the configured interval, so s
 one daemon, as with ``workers = 1``. The parent's own outputs (MQTT, the web page) hook
 ``on_event`` and see every forwarded event, decoded; events of the parent itself (the MQTT
 connection's status) are handed over with ``post`` and sent from the relay's thread, which owns
-the socket.
+the socket, once ``open()`` says the daemon is ready. A one-process daemon publishes such events
+from its loop, which runs only after the model loaded and the sources opened; the parent has no
+model to load, so without that gate its MQTT connection's one-time ``connected`` event went out
+a moment after binding, before subscribers started with the daemon had joined, and ZeroMQ
+dropped it. ``[publish] startup_grace_s`` holds back the first forwarded events, as with one
+process.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import zmq
 from genrecast.daemon.settings import PublishSettings
 from genrecast.daemon.wire.events import HEARTBEAT_SOURCE, EventFactory, decode, topic_for
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, limit_receive
 from genrecast.daemon.wire.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,7 @@ class Relay:
         """Called on the relay thread for every forwarded event (never block)."""
         self._posted: queue.SimpleQueue[tuple[str, str, dict[str, Any]]] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._open = threading.Event()
         self._started = time.monotonic()
         self._events = EventFactory(model_id)
         self._thread = threading.Thread(target=self._run, name="genrecast-relay", daemon=True)
@@ -66,12 +73,17 @@ class Relay:
             sub.setsockopt(zmq.SUBSCRIBE, b"")
             sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
             sub.linger = 0
+            limit_receive(sub, MAX_EVENT_BYTES)
             sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
             sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
             poller.register(sub, zmq.POLLIN)
             subs.append(sub)
         index = {id(s): i for i, s in enumerate(subs)}
         pub = self.publisher.socket
+        # Subscribers that are connecting already get the first events (the workers' events
+        # wait in the SUB queues meanwhile).
+        if self.publish.startup_grace_s > 0:
+            self._stop.wait(self.publish.startup_grace_s)
         next_beat = time.monotonic() + self.publish.heartbeat_s
         try:
             while True:
@@ -125,7 +137,13 @@ class Relay:
         """Publish an event of the parent's own (any thread): sent within ``POLL_MS``."""
         self._posted.put((kind, source, fields))
 
+    def open(self) -> None:
+        """The daemon is ready (every worker runs): the parent's own events go out from now."""
+        self._open.set()
+
     def _send_posted(self) -> None:
+        if not (self._open.is_set() or self._stop.is_set()):
+            return
         while True:
             try:
                 kind, source, fields = self._posted.get_nowait()
@@ -162,5 +180,6 @@ class Relay:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(2.0)
+        if self._thread.ident is not None:  # a signal may come before start()
+            self._thread.join(2.0)
         self.publisher.close()

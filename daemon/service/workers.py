@@ -303,6 +303,7 @@ def run_workers(settings: Settings, argv: list[str]) -> None:
                 break
             if not ready and control.all_ready():
                 ready = True
+                relay.open()
                 notifier.ready(control.summary())
             elif ready:
                 notifier.status(control.summary())

@@ -5,6 +5,10 @@ rebinds). So before binding we try to connect to the path as a plain unix stream
 someone accepts, another daemon is live and we refuse; a refused connection means a stale file
 from a crashed daemon, which we remove. After binding, the socket file gets the configured mode
 and group (the file mode otherwise follows the umask).
+
+The daemon's own runtime folder (the default place of its sockets) is created with mode 0700;
+one that exists already must be ours and writable by nobody else, or we refuse, as ssh-agent and
+tmux do: whoever can write the folder can replace the control socket and forge its replies.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import grp
 import logging
 import os
 import socket
+import stat
 from pathlib import Path
 
 import zmq
-from genrecast.daemon.errors import ConfigError, ServiceUnavailable
+from genrecast.daemon.errors import ConfigError, ServiceUnavailable, UnsafeFolder
+from genrecast.daemon.settings import default_runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,34 @@ def ipc_in_use(path: Path) -> bool:
         probe.close()
 
 
+def ensure_private_folder(folder: Path) -> None:
+    """Create ``folder`` (mode 0700), or refuse one another user owns or others can write."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError as exc:
+        raise UnsafeFolder(f"cannot create the runtime folder {folder}: {exc.strerror}; "
+                           "set XDG_RUNTIME_DIR or configure the endpoints' paths") from None
+    check_private_folder(folder, info)
+
+
+def check_private_folder(folder: Path, info: os.stat_result | None = None) -> None:
+    """Refuse ``folder`` unless this user owns it and nobody else can write it (a client
+    checks before it trusts a socket there)."""
+    if info is None:
+        try:
+            info = folder.lstat()
+        except FileNotFoundError:
+            return
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise UnsafeFolder(f"the runtime folder {folder} is not a folder of this user (uid "
+                           f"{os.getuid()}); remove it or set XDG_RUNTIME_DIR")
+    if info.st_mode & 0o022:
+        raise UnsafeFolder(f"the runtime folder {folder} is writable by others (mode "
+                           f"{stat.S_IMODE(info.st_mode):04o}); run chmod 700 {folder}")
+
+
 def bind(sock: zmq.Socket, endpoint: str, *, mode: int = 0o660, group: str = "",
          what: str = "endpoint") -> str:
     """Bind ``sock``; refuse an ipc path a live process serves; set mode/group of ipc files.
@@ -54,7 +88,10 @@ def bind(sock: zmq.Socket, endpoint: str, *, mode: int = 0o660, group: str = "",
     """
     path = ipc_path(endpoint)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent == default_runtime_dir():
+            ensure_private_folder(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             if ipc_in_use(path):
                 raise ServiceUnavailable(

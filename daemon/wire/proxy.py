@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import zmq
 from genrecast.daemon.wire.binding import bind
 from genrecast.daemon.wire.curve_auth import CurveServer
+from genrecast.daemon.wire.limits import MAX_EVENT_BYTES, MAX_SUBSCRIPTION_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class Proxy:
                 sock.linger = 0
                 set_heartbeats(sock)
             self.backend.sndhwm = settings.high_water_mark
+            limit_receive(self.frontend, MAX_EVENT_BYTES)  # events from publishers
+            limit_receive(self.backend, MAX_SUBSCRIPTION_BYTES)  # subscriptions, forwarded upstream
             self.frontend.rcvhwm = settings.high_water_mark
             if settings.curve_secret_key:
                 self._curve = CurveServer(self.context, settings.curve_secret_key,

@@ -21,6 +21,7 @@ from genrecast.daemon.errors import ConfigError
 from genrecast.daemon.settings import PublishSettings
 from genrecast.daemon.wire.binding import bind, ipc_path
 from genrecast.daemon.wire.events import encode
+from genrecast.daemon.wire.limits import MAX_SUBSCRIPTION_BYTES, limit_receive
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Publisher:
         self.socket.setsockopt(zmq.SNDHWM, settings.high_water_mark)
         self.socket.setsockopt(zmq.XPUB_NODROP, 1)
         self.socket.setsockopt(zmq.LINGER, LINGER_MS)
+        limit_receive(self.socket, MAX_SUBSCRIPTION_BYTES)  # what a subscriber sends us
         try:
             self._bind()
         except BaseException:

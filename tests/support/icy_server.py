@@ -15,14 +15,15 @@ def icy_block(text: bytes) -> bytes:
 
 
 class OneShotServer:
-    """Serves ``body`` with ``headers`` to every GET; the connection then stays open."""
+    """Serves ``body`` with ``headers`` (and ``status``: code and reason phrase) to every GET;
+    the connection then stays open."""
 
-    def __init__(self, headers: str, body: bytes) -> None:
+    def __init__(self, headers: str, body: bytes, status: str = "200 OK") -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
-        self.head = f"HTTP/1.0 200 OK\r\n{headers}\r\n".encode()
+        self.head = f"HTTP/1.0 {status}\r\n{headers}\r\n".encode()
         self.body = body
         self.conns: list[socket.socket] = []
         threading.Thread(target=self._serve, daemon=True).start()
@@ -37,7 +38,10 @@ class OneShotServer:
             request = b""
             while b"\r\n\r\n" not in request:
                 request += conn.recv(4096)
-            conn.sendall(self.head + self.body)
+            try:
+                conn.sendall(self.head + self.body)
+            except OSError:  # the reader gave up or was closed
+                continue
 
     def close(self) -> None:
         self.sock.close()

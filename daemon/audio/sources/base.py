@@ -144,6 +144,9 @@ class ThreadSource(Source):
     def close(self) -> None:
         self._stop.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        # ident is None: open() made the thread but has not started it yet (a signal early in
+        # start-up closes the sources while they open); it will see the stop flag at once.
+        if (thread is not None and thread.ident is not None
+                and thread is not threading.current_thread()):
             thread.join(timeout=2.0)
         self._thread = None

@@ -9,6 +9,14 @@ decode plus our downmix and resampling (``benchmarks/radio.py --raw`` prints bot
 takes about 120 kB per stream. ctypes releases the GIL for every call, so decoder threads decode
 in parallel with the daemon's loop.
 
+A station may change its sample rate mid-stream (a new programme, another encoder). A handle's
+down-sampling is fixed when it opens, and the new rate may have no output rate at that reduction
+(22 050 Hz ÷ 4): libmpg123 then fails with "Unable to set up output format!". The stream does
+not drop: the handle is reopened at full rate (every MPEG rate fits) and the batch decoded again
+by it (what the old handle made of that batch is thrown away, so nothing is doubled). Samples at
+the old rate and at the new one are never returned by one call, so ``rate`` always describes
+what ``decode`` returned.
+
 The library is Debian's ``libmpg123-0`` (a dependency of libsndfile, so usually present). When it
 is missing, ``available()`` is False and streams decode with PyAV as before.
 """
@@ -22,6 +30,7 @@ import threading
 import numpy as np
 
 OK, ERR, NEED_MORE, NEW_FORMAT, DONE = 0, -1, -10, -11, -12
+BAD_OUTFORMAT = 1  # mpg123_errcode: the stream's (new) rate has no output format here
 PARAM_ADD_FLAGS, PARAM_DOWN_SAMPLE, PARAM_RESYNC_LIMIT = 2, 4, 14
 FLAG_QUIET = 0x20  # no messages on stderr: errors come back as return codes
 MONO, ENC_FLOAT_32 = 1, 0x200
@@ -63,6 +72,8 @@ def _load() -> ctypes.CDLL | None:
         lib.mpg123_read.argtypes = [vp, vp, sz, ctypes.POINTER(sz)]
         lib.mpg123_getformat.argtypes = [vp, ctypes.POINTER(ctypes.c_long),
                                          ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int)]
+        lib.mpg123_errcode.argtypes = [vp]
+        lib.mpg123_errcode.restype = ctypes.c_int
         lib.mpg123_strerror.argtypes = [vp]
         lib.mpg123_strerror.restype = ctypes.c_char_p
         if lib.mpg123_init() != OK:
@@ -102,6 +113,8 @@ class Mpg123Stream:
         self.min_rate = min_rate
         self.rate = 0
         self.down_sample = 0
+        self.rate_switches = 0  # reopened at full rate for a rate its reduction could not output
+        self._next_rate = 0  # the format change read after the last call's samples
         # Until the first frame header is read, bytes are kept: the stream's own rate decides
         # the reduction, and libmpg123 fixes it when the handle is opened.
         self._pending: bytes | None = b""
@@ -167,6 +180,8 @@ class Mpg123Stream:
 
     def _decode(self, data: bytes) -> np.ndarray:
         lib, handle = self._lib, self._handle
+        if self._next_rate:
+            self.rate, self._next_rate = self._next_rate, 0
         self._feed(data)
         buf = getattr(_buffers, "out", None)
         if buf is None:
@@ -178,12 +193,20 @@ class Mpg123Stream:
             if done.value:
                 blocks.append(buf[: done.value // 4].copy())
             if rc == NEW_FORMAT:
-                self.rate = self._format()[1]
+                rate = self._format()[1]
+                if blocks and rate != self.rate:  # these are at the old rate: hand them out
+                    self._next_rate = rate  # first; the rest waits in libmpg123's buffer
+                    break
+                self.rate = rate
                 continue
             if rc == OK:
                 continue
             if rc in (NEED_MORE, DONE):
                 break
+            if lib.mpg123_errcode(handle) == BAD_OUTFORMAT and self.down_sample:
+                self.rate_switches += 1
+                self._open(0)  # full rate: every MPEG rate has an output format
+                return self._decode(data)
             raise Mpg123Error(self._reason())
         if not blocks:
             return np.empty(0, np.float32)

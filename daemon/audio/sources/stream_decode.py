@@ -25,9 +25,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import genrecast.daemon.audio.sources.mpg123 as mpg123  # the module, not the package's __init__
 import numpy as np
 import soxr
-from genrecast.daemon.audio.sources import mpg123
 
 log = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ from genrecast.daemon.audio.sources.stream_decode import (
 )
 from genrecast.daemon.errors import InputNotFound, ServiceUnavailable
 from genrecast.daemon.settings import SourceSettings
+from genrecast.daemon.text import MAX_DETAIL_CHARS, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ URL_RATE_HZ = OUT_RATE_HZ
 URL_CHANNELS = 1
 URL_OPEN_TIMEOUT_S = 15.0  # how long wait_ready() waits for the first audio
 STDERR_LINES = 20
+MAX_UNREAD_CHANGES = 64  # title changes kept until the loop reads them
 READ_BYTES = 16_384
 HLS_TYPES = ("application/vnd.apple.mpegurl", "application/x-mpegurl", "audio/mpegurl",
              "audio/x-mpegurl")
@@ -80,7 +82,8 @@ class UrlSource(ThreadSource):
         self._stream: IcyStream | None = None
         self._decoder: StreamDecoder | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
-        self._changes: collections.deque[TrackChange] = collections.deque(maxlen=64)
+        self._changes: collections.deque[TrackChange] = collections.deque(maxlen=MAX_UNREAD_CHANGES)
+        self.changes_dropped = 0  # over MAX_UNREAD_CHANGES before the loop read them (a flood)
         self.title: str | None = None
         self.stream_url = ""
         self.path = ""  # "libmpg123", "libavcodec", "ffmpeg-pipe" or "ffmpeg" once connected
@@ -107,6 +110,8 @@ class UrlSource(ThreadSource):
         change = TrackChange(meta.title, self.title, meta.url,
                              ring.written if ring is not None and not self._fresh else 0)
         self.title = meta.title
+        if len(self._changes) == MAX_UNREAD_CHANGES:
+            self.changes_dropped += 1  # the oldest unread one goes
         self._changes.append(change)
         self.wake.set()
 
@@ -158,7 +163,8 @@ class UrlSource(ThreadSource):
         if self.error is not None and not self._has_audio:
             if isinstance(self.error, ServiceUnavailable):
                 raise self.error
-            raise InputNotFound(f"stream {url} cannot be opened ({self.error}); "
+            reason = safe_text(str(self.error), MAX_DETAIL_CHARS)
+            raise InputNotFound(f"stream {url} cannot be opened ({reason}); "
                                 "check the URL and that the server is reachable")
 
     def _run(self, stop: threading.Event) -> None:
@@ -285,7 +291,7 @@ class UrlSource(ThreadSource):
         assert proc.stderr is not None
         with contextlib.suppress(ValueError, OSError):  # close() may close the pipe first
             for line in proc.stderr:
-                text = line.decode(errors="replace").strip()
+                text = safe_text(line.decode(errors="replace").strip(), MAX_DETAIL_CHARS)
                 if text:
                     self._stderr.append(text)
                     log.debug("ffmpeg %s: %s", self.name, text)

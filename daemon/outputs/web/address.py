@@ -1,4 +1,5 @@
-"""``--web HOST:PORT`` parsing and the loopback rule (a token is required anywhere else)."""
+"""``--web HOST:PORT`` parsing and the loopback rules (a token is required anywhere else; the
+``Host`` of a request to a loopback server must be loopback too)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def parse_listen(text: str, what: str = "--web") -> tuple[str, int]:
             raise ConfigError(f"{what} {text!r}: {host!r} is not an IP address; use 127.0.0.1 "
                               "(or 0.0.0.0 with a token to reach it from other machines)") from None
     return host, int(port)
+
+
+def host_header_is_loopback(host_header: str) -> bool:
+    """A request's ``Host`` (``127.0.0.1:8090``, ``[::1]:8090``, ``localhost``) names a loopback
+    address: a page elsewhere that reached us through DNS rebinding sends its own name."""
+    host = host_header.rpartition(":")[0] if host_header.rfind(":") > host_header.rfind(
+        "]") else host_header
+    return is_loopback(host.strip("[]"))
 
 
 def is_loopback(host: str) -> bool:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+MIN_TOKEN_CHARS = 16  # a token guessed in a few requests protects nothing
+
+
 def check_web_settings(settings: WebSettings, what: str = "--web") -> None:
     """One-line ConfigError when the dashboard would be reachable from elsewhere without a token."""
     host, _ = parse_listen(settings.listen, what)
@@ -32,6 +35,11 @@ def check_web_settings(settings: WebSettings, what: str = "--web") -> None:
             f"{what} {settings.listen!r} is not a loopback address and the dashboard has no "
             "token; set token_file = \"/etc/genrecast/web.token\" (or token) in the [web] "
             "table of the configuration file, or serve on 127.0.0.1")
+    if not is_loopback(host) and len(settings.token) < MIN_TOKEN_CHARS:
+        raise ConfigError(
+            f"{what} {settings.listen!r} is reachable from other machines and the dashboard's "
+            f"token has {len(settings.token)} characters; use at least {MIN_TOKEN_CHARS} "
+            "(e.g. openssl rand -hex 32 > /etc/genrecast/web.token)")
 
 
 class WebOutput:

@@ -5,6 +5,8 @@ request is small (the page is three static files, the API serialises dicts that 
 The threads run beside the audio loop and share the GIL with it; ``benchmarks/web_cost.py``
 measures what that costs. A thread per open page is fine for tens of pages, not for thousands.
 
+Bounds on connections, time and request size: ``bounds.py``.
+
 Authentication: with a token configured every request needs ``Authorization: Bearer TOKEN`` or
 the ``genrecast_token`` cookie, which ``/?token=TOKEN`` sets (then redirects to ``/`` so the
 token leaves the address bar; ``EventSource`` cannot send headers, but it sends a same-origin
@@ -28,7 +30,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from genrecast.daemon.errors import ServiceUnavailable
-from genrecast.daemon.outputs.web.address import is_loopback
+from genrecast.daemon.outputs.web.address import host_header_is_loopback
+from genrecast.daemon.outputs.web.bounds import (
+    MAX_HEAD_BYTES,
+    REQUEST_TIMEOUT_S,
+    BoundedServer,
+    HeadBudget,
+)
 from genrecast.daemon.outputs.web.hub import PING_S, RETRY_MS, EventHub
 from genrecast.daemon.outputs.web.state import Dashboard
 from genrecast.daemon.wire.events import KINDS
@@ -50,6 +58,7 @@ SECURITY_HEADERS = {
 }
 WRITE_TIMEOUT_S = 10.0  # a client that takes no bytes for this long is gone
 MAX_WRITE_BATCHES = 64  # queued batches joined into one send
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 
 
 def _load_static() -> dict[str, tuple[bytes, str]]:
@@ -62,7 +71,7 @@ def _split(values: list[str]) -> list[str]:
     return [v for value in values for v in value.split(",") if v]
 
 
-class _QuietServer(ThreadingHTTPServer):
+class _QuietServer(BoundedServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -136,11 +145,7 @@ class WebServer:
                                                           self.token.encode())
 
     def host_allowed(self, host_header: str) -> bool:
-        if self.token:
-            return True
-        host = host_header.rpartition(":")[0] if host_header.rfind(":") > host_header.rfind(
-            "]") else host_header
-        return is_loopback(host.strip("[]"))
+        return bool(self.token) or host_header_is_loopback(host_header)
 
     def token_matches(self, token: str) -> bool:
         return bool(self.token) and hmac.compare_digest(token.encode(), self.token.encode())
@@ -150,6 +155,16 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "genrecast"
         protocol_version = "HTTP/1.1"
+        head_only = False  # a HEAD request: everything but the body
+        timeout = REQUEST_TIMEOUT_S  # the socket's: each read of a request, and idle keep-alive
+
+        def setup(self) -> None:
+            super().setup()
+            self.rfile = HeadBudget(self.rfile)  # type: ignore[assignment]
+
+        def handle_one_request(self) -> None:
+            self.rfile.left = MAX_HEAD_BYTES  # type: ignore[attr-defined]  # per request
+            super().handle_one_request()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's
             log.debug("web %s - %s", self.address_string(), format % args)
@@ -190,8 +205,16 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._text(HTTPStatus.NOT_FOUND, "404: not here; the dashboard is at /")
 
+        def do_HEAD(self) -> None:  # noqa: N802 - GET's status and headers, no body
+            self.head_only = True
+            self.do_GET()
+
+        def do_OPTIONS(self) -> None:  # noqa: N802
+            self._send(HTTPStatus.NO_CONTENT, b"", "text/plain", {"Allow": ALLOWED_METHODS})
+
         def do_POST(self) -> None:  # noqa: N802
-            self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405: the dashboard only reads (GET)")
+            self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405: the dashboard only reads (GET)",
+                       {"Allow": ALLOWED_METHODS})
 
         do_PUT = do_DELETE = do_POST  # noqa: N815
 
@@ -205,7 +228,8 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
             for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(body)
+            if not self.head_only:
+                self.wfile.write(body)
 
         def _text(self, status: HTTPStatus, text: str,
                   extra: dict[str, str] | None = None) -> None:
@@ -239,6 +263,8 @@ def _make_handler(web: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(key, value)
             self.end_headers()
             self.close_connection = True
+            if self.head_only:
+                return
             client = web.hub.subscribe(_split(query.get("source", [])), kinds)
             self.connection.settimeout(WRITE_TIMEOUT_S)
             try:

@@ -105,3 +105,77 @@ def test_refused_connection_names_the_reason() -> None:
         port = s.getsockname()[1]
     with pytest.raises(StreamError, match="refused"):
         IcyStream(f"http://127.0.0.1:{port}/m").connect()
+
+
+class MetaintOneRadio:
+    """Honours ``Icy-MetaData`` like Icecast, but with ``icy-metaint: 1``: a (empty) metadata
+    block after every audio byte. Answers two requests; records them."""
+
+    def __init__(self, audio: bytes) -> None:
+        self.audio = audio
+        self.requests: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with self.sock:
+            for _ in range(2):
+                conn, _ = self.sock.accept()
+                with conn:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += conn.recv(4096)
+                    self.requests.append(request)
+                    head = b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n"
+                    body = self.audio
+                    if b"Icy-MetaData: 1" in request:
+                        head += b"icy-metaint: 1\r\n"
+                        body = b"".join(bytes([b]) + b"\0" for b in self.audio)
+                    conn.sendall(head + b"\r\n" + body)
+
+
+def test_an_absurd_metaint_is_refused_and_the_stream_read_without_titles() -> None:
+    audio = bytes(range(256)) * 64
+    radio = MetaintOneRadio(audio)
+    stream = IcyStream(f"http://127.0.0.1:{radio.port}/m")
+    stream.connect()
+    try:
+        assert stream.metaint == 0 and stream.meta_blocks == 0
+        assert read_all(stream) == audio  # every byte audio, none lost
+        assert len(radio.requests) == 2 and b"Icy-MetaData" not in radio.requests[1]
+    finally:
+        stream.close()
+
+
+def test_a_redirect_to_another_scheme_is_not_followed() -> None:
+    """``ftp://host/`` used to become a plain GET to ``host:80``."""
+    target = socket.socket()  # where the redirect would lead as plain HTTP: nobody may come
+    target.bind(("127.0.0.1", 0))
+    target.listen(1)
+    target.settimeout(0.5)
+    port = target.getsockname()[1]
+    redirector = socket.socket()
+    redirector.bind(("127.0.0.1", 0))
+    redirector.listen(1)
+
+    def answer() -> None:
+        conn, _ = redirector.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(f"HTTP/1.0 302 Found\r\nLocation: ftp://127.0.0.1:{port}/x\r\n\r\n"
+                         .encode())
+
+    threading.Thread(target=answer, daemon=True).start()
+    stream = IcyStream(f"http://127.0.0.1:{redirector.getsockname()[1]}/m")
+    try:
+        with pytest.raises(StreamError, match="only http and https redirects"):
+            stream.connect()
+        with pytest.raises(TimeoutError):
+            target.accept()
+    finally:
+        stream.close()
+        target.close()
+        redirector.close()

@@ -123,3 +123,22 @@ def test_without_the_library_mp3_decodes_with_libavcodec(tmp_path: Path,
     assert decoder.backend == "libavcodec"
     decoder.feed(encode_mp3(tmp_path, 44_100, seconds=1.0))
     assert sum(c.size for c in chunks) > 0.8 * OUT_RATE_HZ
+
+
+def test_a_station_that_changes_its_sample_rate_plays_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """44.1 kHz, then 22.05 kHz (which has no output rate at 44.1 kHz's reduction), then
+    44.1 kHz again: no error (it was "Unable to set up output format!" and a lost stream), and
+    the audio of the three parts decoded one by one, no more (nothing doubled), hardly less
+    (the frame torn at the switch)."""
+    first, second = encode_mp3(tmp_path, 44_100, 3.0), encode_mp3(tmp_path, 22_050, 3.0)
+    ours = decode_all(first + second + first, "libmpg123", monkeypatch)
+    parts = sum(decode_all(part, "libmpg123", monkeypatch).size
+                for part in (first, second, first))
+    assert abs(ours.size - parts) <= OUT_RATE_HZ // 10, (ours.size, parts)
+    assert np.isfinite(ours).all()
+    # Each part keeps its level at 8 kHz: no part decoded at the wrong rate (that would move
+    # its tones), none doubled.
+    spectrum = np.abs(np.fft.rfft(ours[OUT_RATE_HZ * 4:OUT_RATE_HZ * 5]))
+    peak_hz = np.argmax(spectrum[1:]) + 1
+    assert abs(peak_hz - 170) < 3 or abs(peak_hz - 110) < 3, peak_hz

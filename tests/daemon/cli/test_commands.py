@@ -153,3 +153,11 @@ def test_topics_for() -> None:
     assert topics_for(["genre"], ["a"]) == ["genrecast.genre.a "]
     assert topics_for(["heartbeat", "status"], []) == ["genrecast.heartbeat",
                                                         "genrecast.status."]
+
+
+def test_run_help_keeps_the_configuration_tables() -> None:
+    """Rich markup took "[mqtt]" and "[web]" for tags and dropped them from the help."""
+    proc = gc("run", "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "[mqtt] table" in text and "[web] token_file" in text, proc.stdout

@@ -87,3 +87,15 @@ def test_rms_normalisation_removes_gain_but_not_silence() -> None:
     np.testing.assert_allclose(loud, quiet, rtol=1e-4, atol=1e-6)
     silence = norm.apply(np.full((1, 1200), 1e-7, dtype=np.float32))
     assert np.abs(silence).max() < 1e-3
+
+
+@pytest.mark.parametrize(("rate", "window"), [(1, 3), (400, 1), (400, 400 * 120), (10**7, 10**7)])
+def test_an_absurd_rate_or_window_is_refused(tmp_path: Path, rate: int, window: int) -> None:
+    """A 1 Hz card was accepted."""
+    model = _write_model(tmp_path)
+    path = card_path_for(model)
+    data = json.loads(path.read_text())
+    data.update(sample_rate_hz=rate, window_samples=window)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="sample_rate_hz must be 100-192000"):
+        load_card(model)

@@ -261,3 +261,31 @@ def test_workers_zero_means_one_per_core_and_auto_keeps_stdin_in_one_process(
     stdin = "[[sources]]\nname = 'in'\nkind = 'stdin'\n"
     settings = _load(_write(tmp_path, _sources_toml(600) + stdin))
     assert resolved_workers(settings, 8) == 1
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_device_or_fifo_as_a_file_is_one_line(tmp_path: Path, model: Path,
+                                               special: str) -> None:
+    """/dev/zero as the configuration read forever; a FIFO nobody writes to hung; as a token or
+    password file the same. Now one line, at once."""
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        _load(path)
+    for table, key in (("web", 'listen = "127.0.0.1:0"\ntoken_file'),
+                       ("mqtt", 'url = "mqtt://127.0.0.1"\nusername = "u"\npassword_file')):
+        config = _write(tmp_path, f'[model]\npath = "{model}"\n[[sources]]\nkind = "mic"\n'
+                                  f'[{table}]\n{key} = "{path}"\n')
+        with pytest.raises(ConfigError, match="not a regular file"):
+            _load(config)
+
+
+def test_deep_nesting_and_a_byte_order_mark(tmp_path: Path, model: Path) -> None:
+    deep = _write(tmp_path, "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):  # was a RecursionError
+        _load(deep)
+    bom = tmp_path / "bom.toml"  # what Windows editors save: it was "Invalid statement"
+    bom.write_bytes(f'\ufeff[model]\npath = "{model}"\n[[sources]]\nkind = "mic"\n'.encode())
+    assert _load(bom).model_path == model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -139,3 +140,20 @@ def test_second_server_on_same_path_is_refused(server: tuple[ControlServer, Fake
         assert request(srv.endpoint, "status", context=ctx)["ok"]
     finally:
         ctx.term()
+
+
+def test_a_clean_stop_leaves_no_socket_and_ctl_says_nothing_runs(tmp_path: Path) -> None:
+    """A clean stop left control.sock behind: ctl waited 3 s and said "no genrecast answered"."""
+    ctx = zmq.Context()
+    srv = ControlServer(ctx, f"ipc://{tmp_path}/control.sock", FakeDaemon().handlers()).start()
+    srv.stop()
+    ctx.term()
+    assert not (tmp_path / "control.sock").exists()
+    proc = _ctl("status", "--endpoint", f"ipc://{tmp_path}/control.sock")
+    assert proc.returncode == EXIT_UNAVAILABLE and "no control socket" in proc.stderr
+    # a file left by a daemon that crashed: said at once, not after a timeout
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(tmp_path / "control.sock"))
+    stale.close()
+    with pytest.raises(ServiceUnavailable, match="no genrecast is running"):
+        request(f"ipc://{tmp_path}/control.sock", "status", timeout_s=3.0)

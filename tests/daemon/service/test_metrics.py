@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import socket
 import urllib.request
@@ -39,7 +40,8 @@ def test_two_daemons_in_one_process_scrape_separately() -> None:
         a.events_dropped(2)
         a.observe_inference(0.0002)
         a.observe_latency(0.3)
-        a.read_sources(lambda: [("living", 48_000, 1, 0.25, None), ("station", 8_000, 0, 0.0, 3)])
+        a.read_sources(lambda: [("living", 48_000, 1, 0.25, None, None),
+                               ("station", 8_000, 0, 0.0, 3, 7)])
         a.reload(ok=False)
         b.window_classified("radio")
         ta, tb = _scrape(pa), _scrape(pb)
@@ -61,6 +63,8 @@ def test_two_daemons_in_one_process_scrape_separately() -> None:
     assert _value(ta, "genrecast_backlog_seconds", source="living") == 0.25
     assert _value(ta, "genrecast_icy_metadata_malformed_total", source="station") == 3
     assert 'genrecast_icy_metadata_malformed_total{source="living"}' not in ta  # no ICY there
+    assert _value(ta, "genrecast_titles_suppressed_total", source="station") == 7
+    assert 'genrecast_titles_suppressed_total{source="living"}' not in ta
     assert _value(ta, "genrecast_reloads_total", result="rejected") == 1
 
 
@@ -81,3 +85,26 @@ def test_close_frees_the_port() -> None:
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))
+
+
+def test_a_foreign_host_header_is_refused_on_loopback() -> None:
+    """DNS rebinding: a page elsewhere could read /metrics through the visitor's browser."""
+    m = Metrics()
+    port = m.serve(0)
+    try:
+        def scrape(host: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/metrics", headers={"Host": host})
+                resp = conn.getresponse()
+                resp.read()
+                return resp.status
+            finally:
+                conn.close()
+
+        assert scrape(f"127.0.0.1:{port}") == 200
+        assert scrape(f"localhost:{port}") == 200
+        assert scrape(f"evil.example:{port}") == 403
+        assert scrape("evil.example") == 403
+    finally:
+        m.close()

@@ -208,13 +208,17 @@ def test_token_file_makes_other_addresses_possible(tmp_path: Path) -> None:
     from genrecast.daemon.errors import ConfigError
     from genrecast.daemon.service.config_file import load_settings
 
-    (tmp_path / "t").write_text("abc123\n")
+    token = "abc123" * 4
+    (tmp_path / "t").write_text(token + "\n")
     config = tmp_path / "genrecast.toml"
     config.write_text(f'[model]\npath = "{TONE_MODEL}"\n[[sources]]\nkind = "mic"\n'
                       '[web]\nlisten = "0.0.0.0:8090"\ntoken_file = "t"\n')
     settings = load_settings(config)
-    assert settings.web.token == "abc123" and settings.web.listen == "0.0.0.0:8090"
-    assert "abc123" not in repr(settings)  # never in a log line
+    assert settings.web.token == token and settings.web.listen == "0.0.0.0:8090"
+    assert token not in repr(settings)  # never in a log line
+    (tmp_path / "t").write_text("x\n")  # a token guessed in a few requests was accepted
+    with pytest.raises(ConfigError, match="token has 1 characters; use at least 16"):
+        load_settings(config)
     config.write_text(f'[model]\npath = "{TONE_MODEL}"\n[[sources]]\nkind = "mic"\n'
                       '[web]\nlisten = "0.0.0.0:8090"\ntoken_file = "missing"\n')
     with pytest.raises(ConfigError, match="web.token_file"):
