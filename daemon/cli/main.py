@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 import typer
 from genrecast.daemon import __version__
-from genrecast.daemon.cli import daemon_commands, service_commands
+from genrecast.daemon.cli import cluster_commands, daemon_commands, service_commands
 from genrecast.daemon.errors import EXIT_SOFTWARE, UserError
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def _load_plugins() -> None:
 
 daemon_commands.register(app)
 service_commands.register(app)
+cluster_commands.register(app)
 _load_plugins()
 
 

@@ -91,6 +91,8 @@ class Daemon:
         self.on_tick: list[Callable[[Daemon], None]] = []
         # Extra fields for every heartbeat event (e.g. an output's connection state).
         self.heartbeat_fields: list[Callable[[], dict[str, Any]]] = []
+        # ...and for every status event (e.g. the cluster node a shard runs on).
+        self.status_fields: list[Callable[[], dict[str, Any]]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
         self.socket_setup: list[Callable[[Any], None]] = []
         self.supervisor = Supervisor(self._status)
@@ -371,6 +373,8 @@ class Daemon:
                 detail=detail[:500], spec=src.settings.spec, rate_hz=src.rate_hz,
                 channels=src.channels, backend=self.backend,
             )
+            for fields in self.status_fields:
+                event.update(fields())
             self.publish(topic, event, pipeline)
         for hook in self.on_status:
             hook(name, state, previous, detail)
