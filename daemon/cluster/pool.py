@@ -190,10 +190,12 @@ class ClusterPool:
             try:
                 info = ray.get(ready[0])
             except ray.exceptions.RayError as exc:
-                if slot.answered and on_exit is not None:
-                    on_exit(slot)
+                if slot.answered:
+                    log.warning("shard %d on %s is gone (%s); Ray starts it again on a node "
+                                "with room", slot.index, slot.node, type(exc).__name__)
+                    if on_exit is not None:
+                        on_exit(slot)
                 slot.answered = False
-                log.debug("shard %d: %s", slot.index, type(exc).__name__)
                 continue
             self._head_ok_s = now
             self._seen(slot, info)
@@ -224,15 +226,18 @@ class ClusterPool:
                 log.warning("shard %d (%d sources) runs again, on %s (was on %s)", slot.index,
                             len(slot.sources), info["node"], slot.node)
             slot.endpoint = endpoint
+            slot.node, slot.node_id = str(info["node"]), str(info["node_id"])
             if self.relay is not None:
                 self.relay.move(slot.index, endpoint)
-        slot.node, slot.node_id = str(info["node"]), str(info["node_id"])
+            slot.actor.relay_connected.remote()  # it opens its sources now
+        elif not slot.node_id:
+            slot.node, slot.node_id = str(info["node"]), str(info["node_id"])
 
     # -- spreading load ------------------------------------------------------------------------
 
     def _rebalance(self) -> None:
         """Move one shard from the busiest node to the idlest when that narrows the gap."""
-        if not all(s.answered and s.node_id for s in self.workers if not s.finished):
+        if not all(s.answered and s.endpoint for s in self.workers if not s.finished):
             return  # a shard is starting or moving: decide on a settled picture
         try:
             nodes = {n["NodeID"]: n for n in alive_nodes(self.ray)}
@@ -263,6 +268,7 @@ class ClusterPool:
         if self.relay is not None:
             self.relay.move(slot.index, "")
         slot.moves += 1
+        slot.node = slot.node_id = ""
         # soft: should that node die before the shard starts, Ray places it elsewhere
         self._create(slot, NodeAffinitySchedulingStrategy(node_id, soft=True))
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 
 from genrecast.daemon.cluster.model_files import ModelFiles
-from genrecast.daemon.cluster.ray_link import connect
+from genrecast.daemon.cluster.ray_link import connect, require_ray
 from genrecast.daemon.errors import ConfigError
+from genrecast.daemon.offline.probe_cache import ensure_probed
 from genrecast.daemon.service.pool_run import run_pool
 from genrecast.daemon.settings import Settings
 
@@ -28,8 +29,11 @@ def check_clusterable(settings: Settings) -> None:
 
 
 def run_cluster(settings: Settings, address: str, shards: int = 0) -> None:
+    require_ray()  # a missing extra is said first
     check_clusterable(settings)
     model = ModelFiles.read(settings.model_path)  # a missing model fails before joining
+    # The crash probe runs here, once: the shards load the same bytes without one.
+    ensure_probed(settings.model_path)
     ray = connect(address)
     from genrecast.daemon.cluster.pool import ClusterPool
 

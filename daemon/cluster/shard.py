@@ -39,10 +39,14 @@ from genrecast.daemon.settings import (
 
 log = logging.getLogger(__name__)
 
-# The driver's relay subscribes once the shard reports its endpoint; the shard waits this long
-# after binding so its first status events ("starting", "running") are not lost to ZeroMQ's
-# slow joiner. The driver asks every SHARD_POLL_S, so this covers a poll and the connection.
-SUBSCRIBER_GRACE_S = 1.5
+# The driver's relay subscribes once the shard reports its endpoint, then says so
+# (``relay_connected``); the shard opens its sources only then, so its first status events
+# ("starting", "running") are not lost to ZeroMQ's slow joiner. At most this long, though: a
+# driver that never says it must not keep the sources closed.
+SUBSCRIBER_GRACE_S = 20.0
+# From the driver's word to the relay's subscription: the relay thread applies a move within
+# its poll (0.1 s), and a TCP handshake in a cluster's network takes milliseconds.
+RELAY_JOIN_S = 0.3
 STOP_JOIN_S = 3.0
 
 
@@ -96,7 +100,15 @@ class ShardHost:
         return str(self.node_id)[:12]
 
     def _run(self) -> None:
+        from genrecast.daemon.model.classifier import Classifier
+
         try:
+            # The driver probed these bytes (run.py); a shard declares CPUs only, so it runs
+            # the CPU interpreter and skips the GPU check (1.7 s on a host without one).
+            settings = self.daemon.settings
+            self.daemon.classifier = Classifier(settings.model_path,
+                                                num_threads=settings.num_threads,
+                                                try_gpu=False, probe=False)
             self.runtime.open()
             self.daemon.start(subscriber_grace_s=self.daemon.settings.publish.startup_grace_s)
             self.daemon.run()
@@ -116,6 +128,10 @@ class ShardHost:
         return {"node": self.node, "node_id": self.node_id, "endpoint": endpoint,
                 "error": self.error,
                 "finished": self.finished, "time": time.time()}
+
+    def relay_connected(self) -> None:
+        """The driver's relay now subscribes to this shard: open the sources."""
+        threading.Timer(RELAY_JOIN_S, self.daemon.subscribers_ready.set).start()
 
     def ask(self, command: str, source: str | None = None) -> dict[str, Any]:
         """A control request, answered as the control socket would; sources carry ``node``."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genrecast.daemon.errors import ConfigError, ServiceUnavailable, UserError
+from genrecast.daemon.errors import ConfigError, UserError
 from genrecast.daemon.settings import (
     ControlSettings,
     MetricsSettings,

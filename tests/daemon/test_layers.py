@@ -1,4 +1,4 @@
-"""The daemon's subpackages import one way: cli → service → outputs/offline/engine →
+"""The daemon's subpackages import one way: cli → cluster → service → outputs/offline/engine →
 model/audio/wire → dsp → errors/settings. A new import against that order, or a cycle, fails here.
 """
 
@@ -24,7 +24,11 @@ ALLOWED: dict[str, set[str]] = {
     "outputs": {"engine", "wire", "model", "errors", "settings"},
     "service": {"engine", "outputs", "model", "wire", "audio", "dsp", "errors", "settings",
                 "models"},
-    "cli": {"(package)", "service", "outputs", "offline", "engine", "model", "audio", "dsp",
+    # The cluster runner: a room beside service that only the CLI enters (and only when a
+    # cluster command runs: Ray is imported there, never by the daemon's core).
+    "cluster": {"service", "engine", "outputs", "offline", "model", "wire", "audio", "dsp",
+                "errors", "settings", "models"},
+    "cli": {"(package)", "cluster", "service", "outputs", "offline", "engine", "model", "audio", "dsp",
             "wire", "errors", "settings", "models"},
     "demo": set(),
     "(package)": set(),

@@ -10,6 +10,7 @@ Never ``ray stop``: it ends every Ray process on the host, other users' included
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -77,10 +78,8 @@ class RayCluster:
     def kill_node(self, name: str) -> list[int]:
         pids = self._processes(name)
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         del self.sessions[name]
         return pids
 
@@ -88,10 +87,8 @@ class RayCluster:
         for name in [n for n in self.sessions if n != "head"] + ["head"]:
             if name in self.sessions:
                 for pid in self._processes(name):
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
         time.sleep(1.0)
         for name in list(self.sessions):
             self.kill_node(name)
