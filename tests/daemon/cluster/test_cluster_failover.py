@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.browser import Browser
 from tests.support.daemon_proc import Listener, genrecast, wait_for
 from tests.support.icecast import Icecast, free_port
 
@@ -34,7 +35,7 @@ SOURCES = int(os.environ.get("GENRECAST_CLUSTER_SOURCES", "200"))
 FAILOVER_S = 30.0
 
 
-def _config(tmp: Path, url: str, publish: str) -> Path:
+def _config(tmp: Path, url: str, publish: str, web_port: int) -> Path:
     sources = "".join(f'[[sources]]\nname = "st{i:03d}"\nkind = "url"\ntarget = "{url}"\n'
                       for i in range(SOURCES))
     config = tmp / "stations.toml"
@@ -46,6 +47,8 @@ endpoint = "{publish}"
 heartbeat_s = 1.0
 [control]
 endpoint = "ipc://{tmp}/control.sock"
+[web]
+listen = "127.0.0.1:{web_port}"
 {sources}""")
     return config
 
@@ -59,6 +62,22 @@ def _placement(tmp: Path) -> dict[str, str]:
     """source → node, for the sources that run."""
     return {name: info.get("node", "") for name, info in _sources(tmp).items()
             if info.get("state") == "running"}
+
+
+def _dashboard_shows_nodes(tmp: Path, port: int) -> None:
+    """The dashboard in a real headless Chromium: every source, each with the node it runs on."""
+    browser = Browser(tmp)
+    try:
+        browser.goto(f"http://127.0.0.1:{port}/")
+        browser.wait_for(f"document.body.dataset.rendered === '{SOURCES}'", 60,
+                         "every source on the page")
+        nodes = browser.wait_for(
+            "(() => { const n = [...document.querySelectorAll('[data-source]')]"
+            ".map(e => e.dataset.node); return n.every(x => x) && n; })()", 30,
+            "the node of every source")
+    finally:
+        browser.close()
+    assert len(nodes) == SOURCES and set(nodes) == {"w1", "w2"}, nodes
 
 
 def _seq_runs(events: list[dict[str, Any]], source: str) -> list[list[int]]:
@@ -81,6 +100,7 @@ def test_a_dead_node_s_sources_move_and_come_back(tmp_path: Path,
     listener: Listener | None = None
     stderr = (tmp_path / "cluster.stderr").open("w")
     publish = f"tcp://127.0.0.1:{free_port()}"
+    web_port = free_port()
     try:
         icecast.start()
         icecast.feed("/radio", DEMO)
@@ -89,7 +109,7 @@ def test_a_dead_node_s_sources_move_and_come_back(tmp_path: Path,
         listener = Listener(publish, "prediction", "status", seconds=600)
         daemon = subprocess.Popen(
             genrecast("cluster", "run", "--address", cluster.address,
-                      "-c", str(_config(tmp_path, icecast.url("/radio"), publish))),
+                      "-c", str(_config(tmp_path, icecast.url("/radio"), publish, web_port))),
             stderr=stderr, stdin=subprocess.DEVNULL)
 
         def log() -> str:
@@ -152,6 +172,7 @@ def test_a_dead_node_s_sources_move_and_come_back(tmp_path: Path,
         moved = [e for e in events if e["kind"] == "status" and e["source"] in on_w2
                  and e["state"] == "running" and e.get("node") == "w1"]
         assert {e["source"] for e in moved} == set(on_w2)
+        _dashboard_shows_nodes(tmp_path, web_port)
     finally:
         if daemon is not None and daemon.poll() is None:
             daemon.terminate()
