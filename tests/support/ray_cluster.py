@@ -62,17 +62,15 @@ class RayCluster:
                            f"--dashboard-agent-listen-port={free_port()}"])
 
     def _processes(self, name: str) -> list[int]:
-        """Every process of node ``name``: its session, and what its raylet started."""
-        import psutil
-
+        """Every process of node ``name``: its session, and what those processes started."""
         sid = self.sessions[name]
-        roots = [p for p in psutil.process_iter() if _sid(p.pid) == sid]
-        pids = {p.pid for p in roots}
-        for root in roots:
-            try:
-                pids.update(c.pid for c in root.children(recursive=True))
-            except psutil.NoSuchProcess:
-                continue
+        table = _process_table()
+        pids = {pid for pid, (_, session) in table.items() if session == sid}
+        grew = True
+        while grew:  # children, grandchildren, ...
+            more = {pid for pid, (parent, _) in table.items() if parent in pids} - pids
+            pids |= more
+            grew = bool(more)
         return sorted(pids)
 
     def kill_node(self, name: str) -> list[int]:
@@ -95,8 +93,16 @@ class RayCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _sid(pid: int) -> int:
-    try:
-        return os.getsid(pid)
-    except OSError:
-        return -1
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid → (parent pid, session id), from /proc."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "(command)": state ppid pgrp sid
+        table[int(entry.name)] = (int(fields[1]), int(fields[3]))
+    return table
