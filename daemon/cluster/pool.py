@@ -15,12 +15,16 @@ What the coordinator adds, polled every ``SHARD_POLL_S`` from the pool loop (``r
   carries more than a shard's worth of sources above another, one shard is stopped (its sources
   close, ``stopped`` statuses go out) and started again on the lighter node, one move per
   ``REBALANCE_S``; shards that are not moved are never touched;
-- the head: if Ray itself stops answering for ``HEAD_LOST_S``, the run ends with exit code 68.
+- the head: shards answer without it (actor calls go node to node), so its port is probed every
+  ``HEAD_CHECK_S``; refused or silent for ``HEAD_LOST_S``, the run stops its shards and ends
+  with exit code 68 (Ray itself would end every process of the cluster a minute after losing
+  its head, the driver's with exit code 1 and a log line).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 from genrecast.daemon.cluster.model_files import ModelFiles
-from genrecast.daemon.cluster.ray_link import alive_nodes, node_label
+from genrecast.daemon.cluster.ray_link import alive_nodes, node_label, probe
 from genrecast.daemon.cluster.shard import ShardHost
 from genrecast.daemon.errors import HostUnreachable, ServiceUnavailable, UserError
 from genrecast.daemon.settings import Settings
@@ -50,7 +54,9 @@ SHARD_POLL_S = 0.5
 ASK_TIMEOUT_S = 2.0
 STOP_TIMEOUT_S = 4.0
 REBALANCE_S = 2.0
+HEAD_CHECK_S = 2.0
 HEAD_LOST_S = 20.0
+TICK_SLACK_S = 0.5
 
 
 def shard_groups(names: list[str], shards: int = 0) -> list[tuple[str, ...]]:
@@ -113,6 +119,13 @@ class ClusterPool:
         self._next_poll = 0.0
         self._next_rebalance = 0.0
         self._head_ok_s = time.monotonic()
+        self._next_head_check = 0.0
+        # The cluster's nodes, refreshed by a thread of their own: asking Ray's head blocks
+        # while the head is away, and the loop must go on to notice that.
+        self._nodes: dict[str, dict[str, Any]] = {}
+        self._stopped = threading.Event()
+        threading.Thread(target=self._watch_nodes, name="genrecast-nodes", daemon=True).start()
+        self.gcs_address = str(ray.get_runtime_context().gcs_address)
 
     # -- what run_pool asks ----------------------------------------------------------------
 
@@ -197,19 +210,24 @@ class ClusterPool:
                         on_exit(slot)
                 slot.answered = False
                 continue
-            self._head_ok_s = now
             self._seen(slot, info)
-        if now - self._head_ok_s > HEAD_LOST_S and not self._head_alive():
-            raise HostUnreachable(f"lost the Ray head at {self.address} (no answer for "
-                                  f"{HEAD_LOST_S:.0f} s); the shards stop with it")
+        if now >= self._next_head_check:
+            self._next_head_check = now + HEAD_CHECK_S
+            self._check_head(now)
 
-    def _head_alive(self) -> bool:
+    def _check_head(self, now: float) -> None:
         try:
-            self.ray.nodes()
-        except Exception:
-            return False
-        self._head_ok_s = time.monotonic()
-        return True
+            probe(self.gcs_address, timeout_s=1.0)
+        except HostUnreachable as exc:
+            if now - self._head_ok_s <= HEAD_CHECK_S + TICK_SLACK_S:  # the first miss
+                log.warning("%s; giving up in %.0f s", exc, HEAD_LOST_S)
+            if now - self._head_ok_s > HEAD_LOST_S:
+                raise HostUnreachable(f"lost the Ray head at {self.gcs_address} (no answer for "
+                                      f"{HEAD_LOST_S:.0f} s); the nodes end the shards when they "
+                                      "give up on it too. Start the head again, then genrecast "
+                                      "cluster run") from None
+            return
+        self._head_ok_s = now
 
     def _seen(self, slot: ShardSlot, info: dict[str, Any]) -> None:
         error = info.get("error")
@@ -235,14 +253,19 @@ class ClusterPool:
 
     # -- spreading load ------------------------------------------------------------------------
 
+    def _watch_nodes(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._nodes = {n["NodeID"]: n for n in alive_nodes(self.ray)}
+            except Exception as exc:  # the head is away: _check_head says so
+                log.debug("listing nodes: %s", exc)
+            self._stopped.wait(REBALANCE_S)
+
     def _rebalance(self) -> None:
         """Move one shard from the busiest node to the idlest when that narrows the gap."""
         if not all(s.answered and s.endpoint for s in self.workers if not s.finished):
             return  # a shard is starting or moving: decide on a settled picture
-        try:
-            nodes = {n["NodeID"]: n for n in alive_nodes(self.ray)}
-        except Exception:
-            return
+        nodes = self._nodes
         if len(nodes) < 2:
             return
         load = dict.fromkeys(nodes, 0)
@@ -284,6 +307,7 @@ class ClusterPool:
     # -- the end ---------------------------------------------------------------------------------
 
     def stop(self) -> None:
+        self._stopped.set()
         refs = [s.actor.stop.remote() for s in self.workers if s.actor is not None]
         try:
             self.ray.wait(refs, num_returns=len(refs), timeout=STOP_TIMEOUT_S)

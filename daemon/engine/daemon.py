@@ -50,7 +50,6 @@ MIN_TICK_S = 0.03
 # that costs milliseconds, so it runs at this pace rather than on every step. Its rules count in
 # seconds (STALL_S = 2 s), so a quarter second changes nothing a user sees.
 SUPERVISE_S = 0.25
-GRACE_POLL_S = 0.05
 STAGES = ("resample", "classify", "smooth", "publish")
 EXIT_SIGNAL_BASE = 128  # a second signal exits at once with 128 + the signal's number
 
@@ -96,7 +95,8 @@ class Daemon:
         self.status_fields: list[Callable[[], dict[str, Any]]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
         self.socket_setup: list[Callable[[Any], None]] = []
-        # Set by whoever knows the subscribers are connected: ends start()'s grace early.
+        # Ends start()'s subscriber grace early: set by whoever knows the subscribers are
+        # connected (a cluster shard, told by its driver), and by a stop.
         self.subscribers_ready = threading.Event()
         self.supervisor = Supervisor(self._status)
         self._worker: ClassifyWorker[DueWindow] = ClassifyWorker(self._wake)
@@ -148,8 +148,10 @@ class Daemon:
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)
-        if subscriber_grace_s > 0 and self._subscriber_grace(subscriber_grace_s):
-            return  # a signal during the grace period
+        if subscriber_grace_s > 0:
+            self.subscribers_ready.wait(subscriber_grace_s)
+            if self._stop_flag.is_set():
+                return  # a signal during the grace period
         self.started_mono = time.monotonic()
         try:
             for src in self.sources:
@@ -166,17 +168,10 @@ class Daemon:
             raise
         self._next_heartbeat = time.monotonic() + self.settings.publish.heartbeat_s
 
-    def _subscriber_grace(self, grace_s: float) -> bool:
-        """Wait ``grace_s``, or until ``subscribers_ready`` is set; True when stopped meanwhile."""
-        deadline = time.monotonic() + grace_s
-        while not self.subscribers_ready.is_set() and (left := deadline - time.monotonic()) > 0:
-            if self._stop_flag.wait(min(left, GRACE_POLL_S)):
-                return True
-        return self._stop_flag.is_set()
-
     def request_stop(self) -> None:
         """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
         self._stop_flag.set()
+        self.subscribers_ready.set()
         self._wake.set()
 
     def install_signal_handlers(self, on_stop: Callable[[int], None] | None = None) -> None:
