@@ -25,6 +25,7 @@ from tests.support.icecast import Icecast, free_port
 
 pytest.importorskip("ray", reason="the [cluster] extra is not installed")
 
+from genrecast.daemon.cluster.pool import REBALANCE_S, shard_groups  # noqa: E402
 from genrecast.daemon.service.control import request  # noqa: E402
 
 from tests.support.ray_cluster import RayCluster  # noqa: E402
@@ -151,11 +152,14 @@ def test_a_dead_node_s_sources_move_and_come_back(tmp_path: Path,
             counts = defaultdict(int)
             for node in (got or {}).values():
                 counts[node] += 1
-            return got if got and len(counts) == 2 and min(counts.values()) >= SOURCES // 4 \
-                else None
+            # balanced: the nodes differ by at most one shard's worth
+            return got if got and len(counts) == 2 and \
+                max(counts.values()) - min(counts.values()) <= shard_size else None
 
+        shard_size = len(shard_groups(list(placed))[0])
         respread = wait_for(spread, 120, "load on both nodes again", interval_s=0.5)
-        time.sleep(3.0)  # events after the spread reach the subscriber
+        time.sleep(2 * REBALANCE_S)  # no more moves once balanced; later events arrive
+        assert _placement(tmp_path) == respread
         events = list(listener.events)
 
         stayed = [n for n, node in respread.items() if node == "w1"]
