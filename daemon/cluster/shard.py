@@ -135,6 +135,10 @@ class ShardHost:
 
     def ask(self, command: str, source: str | None = None) -> dict[str, Any]:
         """A control request, answered as the control socket would; sources carry ``node``."""
+        if command == "reload":
+            # Here it would read the shard's own copy of the model again: no change at all.
+            return {"ok": False, "error": "cluster run does not reload yet; restart it to apply "
+                    "a changed model or configuration"}
         request: dict[str, Any] = {"command": command}
         if source is not None:
             request["source"] = source

@@ -9,7 +9,8 @@ merged heartbeat (every source of every worker) at the configured interval, so s
 one daemon, as with ``workers = 1``. The parent's own outputs (MQTT, the web page) hook
 ``on_event`` and see every forwarded event, decoded; events of the parent itself (the MQTT
 connection's status) are handed over with ``post`` and sent from the relay's thread, which owns
-the socket.
+the socket. ``move`` points one worker's subscription at a new endpoint (``genrecast cluster
+run``: a shard that Ray restarted on another node, or that the coordinator moved).
 """
 
 from __future__ import annotations
