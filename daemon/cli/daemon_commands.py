@@ -177,6 +177,10 @@ def register(app: typer.Typer) -> None:
         threads: Annotated[int, typer.Option(
             "--threads", min=1, help="LiteRT threads and files decoded at once (default: every "
             "core; a batch job).")] = os.cpu_count() or 1,
+        cluster: Annotated[str, typer.Option(
+            "--cluster", help="Split the files over the nodes of this Ray cluster: its head "
+            "HOST:PORT, or auto (pip install 'genrecast[cluster]'; the files at the same path "
+            "on every node).")] = "",
     ) -> None:
         """Classify files and folders offline (same pipeline, streamed, as fast as possible):
         timeline and genre changes, or one summary row per file."""
@@ -192,10 +196,15 @@ def register(app: typer.Typer) -> None:
             "decisions.silence_db": silence_db,
             "decisions.thresholds": _label_thresholds(label_threshold or []) or None})
         output = "json" if as_json else "csv" if as_csv else "text"
-        run_classify(ClassifyOptions(
+        opts = ClassifyOptions(
             paths=tuple(paths), model=model or _default_model(), decisions=decisions,
-            output=output, summary=summary, recursive=recursive, plot=plot, threads=threads),
-            draw=plot_timelines)
+            output=output, summary=summary, recursive=recursive, plot=plot, threads=threads)
+        if cluster:
+            from genrecast.daemon.cluster.classify import run_classify_cluster
+
+            run_classify_cluster(opts, cluster, draw=plot_timelines)
+        else:
+            run_classify(opts, draw=plot_timelines)
 
     @app.command("devices")
     def devices_cmd(

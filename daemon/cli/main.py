@@ -16,6 +16,7 @@ import typer
 from genrecast.daemon import __version__
 from genrecast.daemon.cli.daemon_commands import register as register_daemon_commands
 from genrecast.daemon.cli.service_commands import register as register_service_commands
+from genrecast.daemon.cli.cluster_commands import register as register_cluster_commands
 from genrecast.daemon.errors import EXIT_SOFTWARE, UserError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def _load_plugins() -> None:
 
 register_daemon_commands(app)
 register_service_commands(app)
+register_cluster_commands(app)
 _load_plugins()
 
 

@@ -92,8 +92,13 @@ class Daemon:
         self.on_tick: list[Callable[[Daemon], None]] = []
         # Extra fields for every heartbeat event (e.g. an output's connection state).
         self.heartbeat_fields: list[Callable[[], dict[str, Any]]] = []
+        # ...and for every status event (e.g. the cluster node a shard runs on).
+        self.status_fields: list[Callable[[], dict[str, Any]]] = []
         # Called with the PUB socket before it binds (e.g. CURVE server keys).
         self.socket_setup: list[Callable[[Any], None]] = []
+        # Ends start()'s subscriber grace early: set by whoever knows the subscribers are
+        # connected (a cluster shard, told by its driver), and by a stop.
+        self.subscribers_ready = threading.Event()
         self.supervisor = Supervisor(self._status)
         self._worker: ClassifyWorker[DueWindow] = ClassifyWorker(self._wake)
         self._queued: list[DueWindow] = []  # due windows waiting for the worker
@@ -148,8 +153,10 @@ class Daemon:
         log.info("model %s on %s", card.model_id, self.classifier.backend)
         self.events = EventFactory(card.model_id)
         self.publisher = Publisher(self.settings.publish, setup=self.socket_setup)
-        if subscriber_grace_s > 0 and self._stop_flag.wait(subscriber_grace_s):
-            return  # a signal during the grace period
+        if subscriber_grace_s > 0:
+            self.subscribers_ready.wait(subscriber_grace_s)
+            if self._stop_flag.is_set():
+                return  # a signal during the grace period
         self.started_mono = time.monotonic()
         try:
             for src in self.sources:
@@ -169,6 +176,7 @@ class Daemon:
     def request_stop(self) -> None:
         """Safe from signal handlers and other threads: the loop ends within LOOP_TIMEOUT_S."""
         self._stop_flag.set()
+        self.subscribers_ready.set()
         self._wake.set()
 
     def install_signal_handlers(self, on_stop: Callable[[int], None] | None = None) -> None:
@@ -381,6 +389,8 @@ class Daemon:
                 detail=detail[:500], spec=src.settings.spec, rate_hz=src.rate_hz,
                 channels=src.channels, backend=self.backend,
             )
+            for fields in self.status_fields:
+                event.update(fields())
             self.publish(topic, event, pipeline)
         for hook in self.on_status:
             hook(name, state, previous, detail)

@@ -1,6 +1,7 @@
 """The parent's control socket with ``[engine] workers = N``: every request answered for all workers.
 
-``status`` and ``snapshot`` ask each worker's private control socket and merge the replies (one
+``status`` and ``snapshot`` ask each worker (``pool.ask``: its private control socket, or a
+cluster shard's actor) and merge the replies (one
 daemon to the user, with a ``workers`` list added); a worker that does not answer (dead,
 restarting) shows its sources as ``starting`` with the reason. ``pause``, ``resume`` and
 ``threshold`` go to the worker that owns the source, ``reload`` to every worker.
@@ -13,27 +14,23 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from genrecast.daemon.errors import ServiceUnavailable, UserError
-from genrecast.daemon.service.control import request
 
 if TYPE_CHECKING:
-    from genrecast.daemon.service.workers import Worker, WorkerPool
+    from genrecast.daemon.service.pool_run import Pool, Shard
 
 log = logging.getLogger(__name__)
 
-WORKER_TIMEOUT_S = 0.5
-
 
 class WorkerControl:
-    def __init__(self, pool: WorkerPool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self.created_s = time.monotonic()
 
-    def _ask(self, worker: Worker, command: str, source: str | None = None,
+    def _ask(self, worker: Shard, command: str, source: str | None = None,
              value: float | None = None) -> dict[str, Any]:
         if not worker.alive:
             raise ServiceUnavailable(f"worker {worker.index} is restarting")
-        reply = request(self.pool.endpoint(worker.index, "control"), command, source,
-                        timeout_s=WORKER_TIMEOUT_S, value=value)
+        reply = self.pool.ask(worker, command, source, value)
         if not reply.get("ok"):
             raise UserError(str(reply.get("error", "refused")))
         return reply
@@ -81,9 +78,7 @@ class WorkerControl:
             for name in worker.sources:  # a worker still starting has not listed them yet
                 sources[name] = answered.get(name) or {
                     "state": "starting", "reason": f"starting: worker {worker.index} starting"}
-            workers.append({"index": worker.index, "pid": worker.proc.pid if worker.proc else None,
-                            "alive": worker.alive, "restarts": worker.restarts,
-                            "sources": len(worker.sources)})
+            workers.append(worker.describe())
         out: dict[str, Any] = dict(first)
         if command == "status":
             out.update(ready=self.all_ready(), healthy=self.all_healthy(),

@@ -14,7 +14,8 @@ from its loop, which runs only after the model loaded and the sources opened; th
 model to load, so without that gate its MQTT connection's one-time ``connected`` event went out
 a moment after binding, before subscribers started with the daemon had joined, and ZeroMQ
 dropped it. ``[publish] startup_grace_s`` holds back the first forwarded events, as with one
-process.
+process. ``move`` points one worker's subscription at a new endpoint (``genrecast cluster run``:
+a shard that Ray restarted on another node, or that the coordinator moved).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ HEARTBEAT_TOPIC = topic_for("heartbeat", HEARTBEAT_SOURCE).encode()
 class Relay:
     """``start()`` a thread that forwards ``endpoints`` (the workers') to one Publisher."""
 
-    def __init__(self, publish: PublishSettings, endpoints: list[str],
+    def __init__(self, publish: PublishSettings, endpoints: dict[int, str],
                  setup: list[Callable[[Any], None]] | None = None,
                  extra: Callable[[], dict[str, Any]] | None = None, model_id: str = "") -> None:
         self.publisher = Publisher(publish, setup=setup)  # binds now: a taken endpoint fails early
@@ -50,6 +51,7 @@ class Relay:
         self.endpoints = endpoints
         self.extra = extra or (lambda: {})
         self.heartbeats: dict[int, dict[str, Any]] = {}  # worker index → its last heartbeat
+        self._moves: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
         self.forwarded = 0
         self.on_event: list[Callable[[str, dict[str, Any]], None]] = []
         """Called on the relay thread for every forwarded event (never block)."""
@@ -64,21 +66,42 @@ class Relay:
         self._thread.start()
         return self
 
+    def move(self, worker: int, endpoint: str) -> None:
+        """Worker ``worker`` now publishes on ``endpoint`` (a cluster shard restarted on another
+        node); empty: it has none. Any thread: the relay thread switches within ``POLL_MS``."""
+        self._moves.put((worker, endpoint))
+
+    def _subscribe(self, ctx: zmq.Context[Any], endpoint: str) -> zmq.Socket[Any]:
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
+        sub.linger = 0
+        limit_receive(sub, MAX_EVENT_BYTES)
+        sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
+        return sub
+
+    def _apply_moves(self, subs: dict[int, zmq.Socket[Any]], poller: zmq.Poller) -> None:
+        while True:
+            try:
+                worker, endpoint = self._moves.get_nowait()
+            except queue.Empty:
+                return
+            old = subs.pop(worker, None)
+            if old is not None:
+                poller.unregister(old)
+                old.close()
+            self.heartbeats.pop(worker, None)
+            if endpoint:
+                subs[worker] = self._subscribe(self.publisher.context, endpoint)
+                poller.register(subs[worker], zmq.POLLIN)
+
     def _run(self) -> None:
-        ctx = self.publisher.context
-        subs: list[zmq.Socket[Any]] = []
+        subs: dict[int, zmq.Socket[Any]] = {}
         poller = zmq.Poller()
-        for endpoint in self.endpoints:
-            sub = ctx.socket(zmq.SUB)
-            sub.setsockopt(zmq.SUBSCRIBE, b"")
-            sub.setsockopt(zmq.RCVHWM, 0)  # never drop between worker and parent
-            sub.linger = 0
-            limit_receive(sub, MAX_EVENT_BYTES)
-            sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
-            sub.connect(endpoint)  # reconnects on its own when a restarted worker binds again
-            poller.register(sub, zmq.POLLIN)
-            subs.append(sub)
-        index = {id(s): i for i, s in enumerate(subs)}
+        for worker, endpoint in self.endpoints.items():
+            subs[worker] = self._subscribe(self.publisher.context, endpoint)
+            poller.register(subs[worker], zmq.POLLIN)
         pub = self.publisher.socket
         # Subscribers that are connecting already get the first events (the workers' events
         # wait in the SUB queues meanwhile).
@@ -87,6 +110,8 @@ class Relay:
         next_beat = time.monotonic() + self.publish.heartbeat_s
         try:
             while True:
+                self._apply_moves(subs, poller)
+                index = {id(s): i for i, s in subs.items()}
                 stopping = self._stop.is_set()
                 ready = poller.poll(0 if stopping else POLL_MS)
                 if stopping and not ready:  # what the stopped workers sent last is forwarded
@@ -116,7 +141,7 @@ class Relay:
             if not self._stop.is_set():
                 log.error("event relay failed: %s", exc)
         finally:
-            for sub in subs:
+            for sub in subs.values():
                 sub.close()
 
     def _hand_over(self, message: bytes) -> None:
@@ -160,14 +185,16 @@ class Relay:
         self._events.model_id = str(beats[-1].get("model_id", self._events.model_id))
         sources: dict[str, Any] = {}
         for beat in beats:
-            sources.update(beat.get("sources", {}))
+            node = beat.get("node")  # a cluster shard's: each of its sources runs there
+            for name, counters in beat.get("sources", {}).items():
+                sources[name] = counters if node is None else {**counters, "node": node}
         topic, event = self._events.make(
             "heartbeat", HEARTBEAT_SOURCE, time.time(),
             uptime_s=round(now - self._started, 3), backend=self.backend,
             sources=sources)
         event.update(self.extra())
         self.publisher.send(topic, event)
-        self._deliver(topic, event)  # MQTT's daemon device reads the merged heartbeat
+
     @property
     def backend(self) -> str:
         """The workers' classifier backend, from their heartbeats ("?" before the first)."""

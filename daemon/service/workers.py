@@ -21,7 +21,8 @@ daemon with that code; one that crashes or is killed is restarted with backoff, 
 open again; one that finished (its files ended) is not restarted. SIGHUP (``systemctl reload``)
 reloads every worker. SIGINT/SIGTERM: SIGTERM to every worker, SIGKILL to any still running
 after ``STOP_TIMEOUT_S``; a second signal exits at once.
-MQTT and the web dashboard run in the parent, fed by the relay (``worker_outputs``).
+MQTT and the web dashboard run in the parent, fed by the relay (``worker_outputs``). The
+parent's loop is ``pool_run.run_pool``, shared with ``genrecast cluster run``.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genrecast.daemon.errors import ConfigError, ServiceUnavailable, UserError
+from genrecast.daemon.errors import ConfigError, UserError
 from genrecast.daemon.settings import (
     ControlSettings,
     MetricsSettings,
@@ -49,6 +50,9 @@ from genrecast.daemon.settings import (
     WebSettings,
     resolved_workers,
 )
+
+if TYPE_CHECKING:
+    from genrecast.daemon.service.worker_relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +68,8 @@ RESTART_START_S = 1.0
 RESTART_MAX_S = 30.0
 STABLE_S = 30.0  # a worker up this long gets its backoff reset
 TICK_S = 0.1
-STATUS_EVERY_S = 1.0
+WORKER_TIMEOUT_S = 0.5  # a control request to one worker
 USER_ERROR_CODES = range(64, 79)
-EXIT_SIGNAL_BASE = 128
 PR_SET_PDEATHSIG = 1
 
 
@@ -114,6 +117,11 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def describe(self) -> dict[str, Any]:
+        """This worker in the merged ``status`` reply's ``workers`` list."""
+        return {"index": self.index, "pid": self.proc.pid if self.proc else None,
+                "alive": self.alive, "restarts": self.restarts, "sources": len(self.sources)}
+
 
 class WorkerPool:
     """Starts, watches, restarts and stops the worker processes."""
@@ -130,6 +138,24 @@ class WorkerPool:
 
     def endpoint(self, index: int, what: str) -> str:
         return f"ipc://{self.dir}/w{index}.{what}"
+
+    def relay_endpoints(self) -> dict[int, str]:
+        """Where the relay subscribes: every worker's private event socket."""
+        return {w.index: self.endpoint(w.index, "events") for w in self.workers}
+
+    def watch_relay(self, relay: Relay) -> None:
+        """The workers' endpoints never move: nothing to tell the relay after the start."""
+
+    def start_line(self) -> str:
+        return f"{self.count} workers"
+
+    def ask(self, worker: Worker, command: str, source: str | None = None,
+            value: float | None = None) -> dict[str, Any]:
+        """A control request to one worker's private control socket (its raw reply)."""
+        from genrecast.daemon.service.control import request
+
+        return request(self.endpoint(worker.index, "control"), command, source,
+                       timeout_s=WORKER_TIMEOUT_S, value=value)
 
     def owner(self, source: str) -> Worker:
         for worker in self.workers:
@@ -213,115 +239,9 @@ class WorkerPool:
                 worker.proc.kill()
 
 
-def _refresh_until(control: Any, done: threading.Event) -> None:
-    while not done.is_set():
-        control.refresh()
-        done.wait(STATUS_EVERY_S)
-
-
-def card_facts(settings: Settings) -> tuple[tuple[str, ...], str]:
-    """The model's labels and id for the parent's outputs (the workers load the model itself;
-    a bad model stops them with its own error)."""
-    from genrecast.daemon.model.card import load_card
-
-    try:
-        card = load_card(settings.model_path)
-    except (UserError, OSError, ValueError):
-        return (), ""
-    return tuple(card.labels), card.model_id
-
-
 def run_workers(settings: Settings, argv: list[str]) -> None:
     """``genrecast run`` with ``workers > 1``: the parent process (see the module docstring)."""
-    import zmq
-    from genrecast.daemon.service.control import ControlServer
-    from genrecast.daemon.service.notify import Notifier
-    from genrecast.daemon.service.worker_control import WorkerControl
-    from genrecast.daemon.service.worker_metrics import serve_worker_metrics
-    from genrecast.daemon.service.worker_outputs import ParentOutputs
-    from genrecast.daemon.service.worker_relay import Relay
-    from genrecast.daemon.wire.curve_auth import CurveServer
+    from genrecast.daemon.service.pool_run import run_pool
 
     check_shardable(settings)
-    stop = threading.Event()
-    done = threading.Event()  # the main loop ended (signal, or every worker finished or failed)
-    pool = WorkerPool(settings, argv)
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            pool.kill_all()
-            os._exit(EXIT_SIGNAL_BASE + signum)
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-    control = WorkerControl(pool)
-
-    def on_hup(_signum: int, _frame: object) -> None:  # systemctl reload: every worker reloads
-        threading.Thread(target=control.reload, name="genrecast-reload", daemon=True).start()
-
-    signal.signal(signal.SIGHUP, on_hup)
-    notifier = Notifier()
-    setup = []
-    p = settings.publish
-    if p.curve_secret_key:
-        setup.append(CurveServer(zmq.Context.instance(), p.curve_secret_key,
-                                 p.curve_authorized_dir).secure)
-    labels, model_id = card_facts(settings)
-    relay = Relay(p, [pool.endpoint(w.index, "events") for w in pool.workers], setup=setup,
-                  model_id=model_id)
-    server = None
-    metrics = None
-    outputs: ParentOutputs | None = None
-    try:
-        outputs = ParentOutputs(settings, relay, control)
-        relay.extra = outputs.heartbeat_fields
-        if settings.control.endpoint != "off":
-            server = ControlServer(zmq.Context.instance(), settings.control.resolved_endpoint(),
-                                   control.handlers(), ipc_mode=p.ipc_mode,
-                                   ipc_group=p.ipc_group).start()
-        if settings.metrics.port:
-            metrics = serve_worker_metrics(control, settings.metrics)
-        outputs.watch(metrics)
-        relay.start()
-        pool.start()
-        outputs.start(labels)
-        web = outputs.web
-        print(f"genrecast: {pool.count} workers, events on {relay.publisher.bound_endpoint}, "
-              f"control on {server.endpoint if server else 'off'}, "
-              + (f"dashboard on {web.url}, " if web is not None else "") + "sources: "
-              + ", ".join(f"{s.name}={s.spec}" for s in settings.sources),
-              file=sys.stderr, flush=True)
-        ready = False
-        # Status is asked of the workers on a thread of its own: a busy worker answers late
-        # (up to WORKER_TIMEOUT_S each), and the signal must not wait behind it.
-        threading.Thread(target=_refresh_until, args=(control, done), name="genrecast-status",
-                         daemon=True).start()
-        while not stop.wait(TICK_S):
-            now = time.monotonic()
-            if not pool.check(now, on_exit=lambda w: relay.forget(w.index)):
-                break
-            if not ready and control.all_ready():
-                ready = True
-                relay.open()
-                notifier.ready(control.summary())
-            elif ready:
-                notifier.status(control.summary())
-            notifier.watchdog_if_due(control.all_healthy(), now)
-    finally:
-        done.set()
-        notifier.stopping("stopping")
-        pool.stop()
-        relay.stop()  # after the workers: their last events are forwarded first
-        if outputs is not None:
-            outputs.close()
-        if server is not None:
-            server.stop()
-        if metrics is not None:
-            metrics.close()
-        notifier.close()
-    if pool.exit_code:
-        raise UserError(f"a worker stopped with exit code {pool.exit_code}; "
-                        "its error is printed above", exit_code=pool.exit_code)
-    if not ready and not stop.is_set() and not all(w.finished for w in pool.workers):
-        raise ServiceUnavailable("the workers stopped before they were ready")
+    run_pool(settings, WorkerPool(settings, argv))

@@ -1,5 +1,6 @@
-"""The daemon's subpackages import one way: cli → service → outputs/offline/engine →
-model/audio/wire → dsp → errors/settings/text. A new import against that order, or a cycle, fails here.
+"""The daemon's subpackages import one way: cli → cluster → service → outputs/offline/engine →
+model/audio/wire → dsp → errors/settings/text. A new import against that order, or a cycle, fails
+here.
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ ALLOWED: dict[str, set[str]] = {
     "outputs": {"engine", "wire", "model", "errors", "settings", "text"},
     "service": {"engine", "outputs", "model", "wire", "audio", "dsp", "errors", "settings",
                 "text", "models"},
-    "cli": {"(package)", "service", "outputs", "offline", "engine", "model", "audio", "dsp",
-            "wire", "errors", "settings", "text", "models"},
+    # The cluster runner: a room beside service that only the CLI enters (and only when a
+    # cluster command runs: Ray is imported there, never by the daemon's core).
+    "cluster": {"service", "engine", "outputs", "offline", "model", "wire", "audio", "dsp",
+                "errors", "settings", "text", "models"},
+    "cli": {"(package)", "cluster", "service", "outputs", "offline", "engine", "model", "audio",
+            "dsp", "wire", "errors", "settings", "text", "models"},
     "demo": set(),
     "(package)": set(),
 }

@@ -51,6 +51,7 @@
     for (const name of names) {
       const s = source(name), c = (st.sources || {})[name] || {}, d = dash[name] || {};
       s.state = c.state || d.state || s.state;
+      s.node = c.node || s.node || "";  // genrecast cluster run: the node it runs on
       s.detail = d.detail || "";
       s.spec = d.spec || "";
       s.genre = d.genre !== undefined ? d.genre : ((snap[name] || {}).genre || null);
@@ -83,6 +84,7 @@
     if ("stream_title" in ev) s.title = ev.stream_title || null;
     if (kind === "status") {
       s.state = ev.state; s.detail = ev.detail || ""; s.spec = ev.spec || s.spec;
+      if (ev.node) s.node = ev.node;
       s.stateEventTime = ev.time;
     } else if (kind === "genre") {
       s.genre = ev.genre; s.confidence = ev.confidence;
@@ -223,8 +225,8 @@
     const head = el("header");
     const name = el("h2", "", s.name);
     const state = el("span", "state");
-    const detail = el("span", "detail");
-    head.append(name, state, detail);
+    const detail = el("span", "detail"), node = el("span", "node");
+    head.append(name, state, node, detail);
     const gl = el("div", "genre-line");
     const genre = el("span", "genre"), conf = el("span", "conf");
     gl.append(genre, conf);
@@ -237,7 +239,7 @@
     const canvas = el("canvas", "timeline");
     canvas.width = 600; canvas.height = 90;
     card.append(head, gl, ll, title, canvas);
-    s.dom = { root: card, state, detail, genre, conf, fill, level, title, canvas };
+    s.dom = { root: card, state, node, detail, genre, conf, fill, level, title, canvas };
     return card;
   }
 
@@ -251,8 +253,8 @@
     cells[4].append(meter, level);
     tr.append(...cells);
     tr.addEventListener("click", () => select(s.name));
-    s.dom = { root: tr, state: cells[1], detail: null, genre: cells[2], conf: cells[3], fill, level,
-              title: cells[5], canvas: null };
+    s.dom = { root: tr, state: cells[1], node: null, detail: null, genre: cells[2], conf: cells[3],
+              fill, level, title: cells[5], canvas: null };
     return tr;
   }
 
@@ -266,6 +268,9 @@
     d.root.dataset.genre = s.genre || "";
     d.root.classList.toggle("silent", s.silent);
     set(d.state, s.state);
+    d.root.dataset.node = s.node || "";
+    if (d.node) set(d.node, s.node ? "on " + s.node : "");
+    else d.state.title = s.node ? "on " + s.node : "";
     if (d.detail) { set(d.detail, s.detail); d.detail.title = s.spec; }
     set(d.genre, s.genre || "–");
     d.genre.style.color = s.genre ? colour(s.genre) : "";
