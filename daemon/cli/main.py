@@ -14,9 +14,9 @@ from importlib.metadata import entry_points
 
 import typer
 from genrecast.daemon import __version__
+from genrecast.daemon.cli.cluster_commands import register as register_cluster_commands
 from genrecast.daemon.cli.daemon_commands import register as register_daemon_commands
 from genrecast.daemon.cli.service_commands import register as register_service_commands
-from genrecast.daemon.cli.cluster_commands import register as register_cluster_commands
 from genrecast.daemon.errors import EXIT_SOFTWARE, UserError
 
 log = logging.getLogger(__name__)
