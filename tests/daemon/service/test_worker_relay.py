@@ -20,7 +20,8 @@ def test_own_status_posted_before_ready_reaches_a_subscriber_that_joins_later(
         tmp_path: Path) -> None:
     worker_endpoint = f"ipc://{tmp_path}/w0.events"
     endpoint = f"ipc://{tmp_path}/events.sock"
-    relay = Relay(PublishSettings(endpoint=endpoint, heartbeat_s=0.2), [worker_endpoint]).start()
+    relay = Relay(PublishSettings(endpoint=endpoint, heartbeat_s=0.2),
+                  {0: worker_endpoint}).start()
     ctx = zmq.Context()
     worker = ctx.socket(zmq.PUB)
     worker.linger = 0
@@ -55,6 +56,6 @@ def test_own_status_posted_before_ready_reaches_a_subscriber_that_joins_later(
 def test_a_relay_stopped_before_it_started(tmp_path: Path) -> None:
     """A signal between binding the endpoint and starting the relay: a clean stop."""
     relay = Relay(PublishSettings(endpoint=f"ipc://{tmp_path}/events.sock"),
-                  [f"ipc://{tmp_path}/w0.events"])
+                  {0: f"ipc://{tmp_path}/w0.events"})
     relay.stop()
     assert not (tmp_path / "events.sock").exists()
