@@ -194,6 +194,7 @@ class Relay:
             sources=sources)
         event.update(self.extra())
         self.publisher.send(topic, event)
+        self._deliver(topic, event)  # MQTT's daemon device reads the merged heartbeat
 
     @property
     def backend(self) -> str:

@@ -75,7 +75,7 @@ def test_classify_demo_with_the_default_model_finds_rock_then_classical() -> Non
 @pytest.mark.slow
 def test_demo_prints_what_a_subscriber_receives() -> None:
     env = dict(os.environ, XDG_RUNTIME_DIR=tempfile.mkdtemp())
-    proc = gc("demo", "--file", "--seconds", "8", "--json", env=env, timeout=60)
+    proc = gc("demo", "--file", "--seconds", "12", "--json", env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))

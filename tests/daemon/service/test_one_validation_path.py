@@ -4,6 +4,7 @@ once and holds from either place; rules about sources hold for flags and file al
 from __future__ import annotations
 
 import json
+import re
 import math
 import subprocess
 from pathlib import Path
@@ -103,13 +104,20 @@ def test_cli_rejects_a_zero_threshold_with_the_config_exit_code(tmp_path: Path) 
 @pytest.mark.parametrize("name", ["room\n", "room\r", "a b", "a/b", "a+", "a#", "a.b", "ä",
                                   "x" * 65])
 def test_one_name_rule_for_the_file_and_flags(tmp_path: Path, name: str) -> None:
-    """A name becomes part of ZeroMQ and MQTT topics, Home Assistant ids and file names: one
-    rule, checked once. ("room\\n" once passed and made mosquitto drop the daemon.)"""
-    toml = f"[[sources]]\nname = {json.dumps(name)}\nkind = 'mic'\n"
-    with pytest.raises(ConfigError, match="source name"):
-        _load(toml, tmp_path)
+    """A source id becomes part of ZeroMQ and MQTT topics, Home Assistant ids and file names:
+    one rule, checked once. ("room\\n" once passed and made mosquitto drop the daemon.) In the
+    file, a ``name`` that is no id is a display name: shown stripped (no control character, at
+    most 64 characters), with an id made from it that follows the rule."""
     with pytest.raises(ConfigError, match="source name"):
         _load(None, tmp_path, {"sources": [f"{name}=mic"]})
+    toml = f"[[sources]]\nname = {json.dumps(name)}\nkind = 'mic'\n"
+    if len(name) > 64:
+        with pytest.raises(ConfigError, match="name"):
+            _load(toml, tmp_path)
+        return
+    source = _load(toml, tmp_path).sources[0]
+    assert source.display_name in (name.strip(), "")  # "" when the stripped name is the id
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", source.name), source.name
 
 
 @pytest.mark.parametrize("prefix", ["genrecast\n", "home/genrecast\n", "a b", "a/+", "a//b"])

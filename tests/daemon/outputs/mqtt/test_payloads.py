@@ -110,9 +110,9 @@ def test_default_client_id_is_unique_per_host_and_instance_and_stable() -> None:
 def test_grouped_accuracy_comes_from_the_card() -> None:
     card = load_card(default_model_path())
     facts = facts_from_card(card)
-    lpo = card.extra["leave_package_out"]["macro"][card.quantization]["+0"]
-    assert facts.accuracy_pct == round(100 * lpo, 1) and "leave-package-out" in \
-        facts.accuracy_basis
+    grouped = card.extra["grouped"]["macro"][card.quantization]["+0"]
+    assert facts.accuracy_pct == round(100 * grouped, 1)
+    assert facts.accuracy_basis.startswith(f"grouped {card.extra['grouped']['k']}-fold leave-out")
     assert facts.genres == [*card.labels, "silence"] and facts.model_id == card.model_id
 
 
