@@ -26,6 +26,11 @@ def summary_lines(card: ModelCard, path: Path) -> list[str]:
     if isinstance(cal, dict) and "temperature" in cal:
         lines.append(f"calibration: temperature {cal['temperature']} (expected calibration error "
                      f"{cal.get('ece_before', '?')} → {cal.get('ece_after', '?')})")
+    tried = extra.get("calibration_tried")
+    if isinstance(tried, dict) and "temperature" in tried:
+        lines.append(f"calibration: not applied (expected calibration error {tried.get('ece_before')}"
+                     f"; a temperature of {tried['temperature']} only brings it to "
+                     f"{tried.get('ece_after')})")
     cost = extra.get("cost", {})
     if isinstance(cost, dict) and "us_per_window" in cost:
         lines.append(f"cost: {cost['us_per_window']:.0f} µs per window on one thread")
