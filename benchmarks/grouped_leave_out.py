@@ -67,9 +67,10 @@ def tables(result: dict[str, Any]) -> str:
 
 
 def wide_corpus(args: argparse.Namespace, group_map: dict[str, str]
-                ) -> tuple[Corpus, list[Path], Any]:
-    """The evidence (and teacher) folders as log-mel patches, and the front end that made them."""
-    front = calibrated_front(Path(args.data), AudioCache(), args.seed)
+                ) -> tuple[Corpus, list[Path], Any, Any]:
+    """The evidence (and teacher) folders as log-mel patches, the front end that made them and
+    the windows its int8 grid was set on."""
+    front, representative = calibrated_front(Path(args.data), AudioCache(), args.seed)
     evidence, paths = load_patches(Path(args.data), front, AudioCache())
     corpus = Corpus(evidence, group_names(evidence.tracks, "package", group_map=group_map))
     if args.teacher_data:
@@ -77,7 +78,7 @@ def wide_corpus(args: argparse.Namespace, group_map: dict[str, str]
                                   labels=evidence.labels)
         corpus.teacher = teacher
         corpus.teacher_groups = group_names(teacher.tracks, "package", group_map=group_map)
-    return corpus, paths, front
+    return corpus, paths, front, representative
 
 
 def main() -> None:
@@ -102,9 +103,9 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
     group_map = {t.package: t.split_group for t in load_table()}
     if args.wide:
-        corpus, paths, front = wide_corpus(args, group_map)
-        result = wide_grouped_leave_out(corpus, paths, front, args.k, args.epochs, args.patience,
-                                        args.seed, args.max_windows, AudioCache())
+        corpus, paths, front, representative = wide_corpus(args, group_map)
+        result = wide_grouped_leave_out(corpus, paths, front, representative, args.k, args.epochs,
+                                        args.patience, args.seed, args.max_windows, AudioCache())
         args.rate, args.arch = WIDE_RATE_HZ, "wide"
     else:
         load = dict(rate=args.rate, window=3 * args.rate, hop=args.rate, seed=args.seed,

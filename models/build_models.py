@@ -39,7 +39,6 @@ from genrecast.train.plots import plot_confusion  # noqa: E402
 from genrecast.train.quantize import convert  # noqa: E402
 from genrecast.train.wide import WIDE_RATE_HZ, WIDE_WINDOW, fit_back, join  # noqa: E402
 from genrecast.train.wide_corpus import calibrated_front, load_patches  # noqa: E402
-from genrecast.train.wide_leave_out import calibration_windows  # noqa: E402
 
 from .arrange_recordings import load_table  # noqa: E402
 
@@ -144,8 +143,8 @@ def main() -> None:
                     "best_epoch": res.best_epoch, "history": res.history}
     else:
         rate, window, arch = WIDE_RATE_HZ, WIDE_WINDOW, "wide (16 kHz log-mel + conv2d)"
-        front = calibrated_front(args.evidence, cache, args.seed)
-        ev, paths = load_patches(args.evidence, front, cache)
+        front, representative = calibrated_front(args.evidence, cache, args.seed)
+        ev, _ = load_patches(args.evidence, front, cache)
         corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
         if args.teacher:
             te, _ = load_patches(args.teacher, front, cache, labels=ev.labels)
@@ -157,10 +156,7 @@ def main() -> None:
         back, run, best = fit_back(data.train.x[keep], data.train.y[keep], data.val.x,
                                    data.val.y, len(ev.labels), args.epochs, args.patience,
                                    args.seed)
-        ids = sorted({int(t) for t in data.train.track if t < len(ev.tracks)})
-        model_path.write_bytes(convert(join(front, back), "int8",
-                                       calibration_windows(paths, ids, cache, args.seed),
-                                       args.seed))
+        model_path.write_bytes(convert(join(front, back), "int8", representative, args.seed))
         training = {"arch": arch, "epochs_run": run, "best_epoch": best}
     extra: dict[str, Any] = {
         "dataset": {**data.describe(), "tracks_evidence": len(ev.tracks),

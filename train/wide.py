@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 WIDE_RATE_HZ = 16000
 WIDE_WINDOW = 3 * WIDE_RATE_HZ
 FRAME_SAMPLES, HOP_SAMPLES, BINS, MELS = 512, 256, 256, 64
-LOG_GAIN = 10.0  # C in log(1 + C·mel): C·(the mel grid step) near 1, so the first steps are not a cliff
+LOG_GAIN = 1.0  # C in log(1 + C·mel): keeps 1 + C·mel under ~30, so its int8 grid is fine (~0.1)
 BACKEND_FILTERS = (8, 16, 32, 32)
 TIME_POOL = 2
 
@@ -80,6 +80,10 @@ def front_end(x: Any, window: int = WIDE_WINDOW) -> Any:
     mel.set_weights([mel_matrix()])
     x = _LAYERS["SimulateInt8"](name="int8_mel")(x)
     x = layers.Rescaling(LOG_GAIN, offset=1.0, name="log_gain")(x)
+    # Full int8 quantizes 1 + C·mel on a grid that starts at 0, so 1.0 itself is rounded (to the
+    # first step above it, ~1.14): without this rounding in float too, the int8 log-mel was off by
+    # 0.21 on average (18 %) and the int8 model lost 10 points of macro recall to float32.
+    x = _LAYERS["SimulateInt8"](name="int8_log_input")(x)
     x = _LAYERS["Log"](name="log")(x)
     return _LAYERS["SimulateInt8"](name="int8_log")(x)
 

@@ -32,10 +32,11 @@ def raw_windows(path: Path, cache: AudioCache | None, hop: int = WIDE_RATE_HZ) -
 
 
 def calibrated_front(root: Path, cache: AudioCache | None, seed: int = 0, tracks: int = 40,
-                     per_track: int = 8) -> Any:
+                     per_track: int = 8) -> tuple[Any, np.ndarray]:
     """The front end with its int8 grid set (architectures.calibrate_int8_steps) from windows of
-    ``tracks`` files of ``root`` spread over its genres, so the patches the back end learns from
-    are the ones the full-int8 model computes."""
+    ``tracks`` files of ``root`` spread over its genres, and those (normalised) windows: full int8
+    conversion must calibrate on the same ones, so that its grid is the one the back end learned
+    from (with other windows, the ranges and so the grids differ, and int8 drifts from float)."""
     from .architectures import calibrate_int8_steps
     from .wide import build_front
 
@@ -44,9 +45,10 @@ def calibrated_front(root: Path, cache: AudioCache | None, seed: int = 0, tracks
     picked = [files[int(i)] for i in rng.permutation(len(files))[:tracks]]
     wins = [w[rng.permutation(len(w))[:per_track]] for w in (raw_windows(f, cache) for f in picked)]
     front = build_front(input_scale=1.0 / NORMALISATION.target_rms)
-    steps = calibrate_int8_steps(front, NORMALISATION.apply(np.concatenate(wins)))
+    windows = NORMALISATION.apply(np.concatenate(wins))
+    steps = calibrate_int8_steps(front, windows)
     log.info("wide front end int8 grid: %s", steps)
-    return front
+    return front, windows
 
 
 def load_patches(root: Path, front: Any, cache: AudioCache | None, hop: int = WIDE_RATE_HZ,

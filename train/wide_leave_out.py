@@ -29,33 +29,19 @@ from .wide_corpus import raw_windows
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_TRACKS, CALIBRATION_PER_TRACK = 40, 10
-
-
-def calibration_windows(paths: Sequence[Path], track_ids: Sequence[int], cache: AudioCache | None,
-                        seed: int) -> np.ndarray:
-    """Normalised raw windows of a few training tracks: what full int8 calibrates on."""
-    rng = np.random.default_rng(seed)
-    picked = rng.permutation(np.asarray(track_ids))[:CALIBRATION_TRACKS]
-    out = []
-    for t in picked:
-        wins = raw_windows(paths[int(t)], cache)
-        out.append(wins[rng.permutation(len(wins))[:CALIBRATION_PER_TRACK]])
-    return NORMALISATION.apply(np.concatenate(out))
-
-
-def int8_model(front: Any, back: Any, labels: Sequence[str], paths: Sequence[Path],
-               train_ids: Sequence[int], cache: AudioCache | None, seed: int, path: Path) -> Any:
-    """The joined model as full int8, written to ``path``; its classifier."""
-    path.write_bytes(convert(join(front, back), "int8",
-                             calibration_windows(paths, train_ids, cache, seed), seed))
+def int8_model(front: Any, back: Any, labels: Sequence[str], representative: np.ndarray,
+               seed: int, path: Path) -> Any:
+    """The joined model as full int8 (calibrated on the front end's own windows), written to
+    ``path``; its classifier."""
+    path.write_bytes(convert(join(front, back), "int8", representative, seed))
     card = ModelCard(labels=tuple(labels), sample_rate_hz=WIDE_RATE_HZ,
                      window_samples=WIDE_WINDOW, normalisation=NORMALISATION,
                      model_sha256=file_sha256(path), quantization="int8")
     return load_classifier(path, card)
 
 
-def wide_grouped_leave_out(corpus: Corpus, paths: Sequence[Path], front: Any, k: int,
+def wide_grouped_leave_out(corpus: Corpus, paths: Sequence[Path], front: Any,
+                           representative: np.ndarray, k: int,
                            epochs: int, patience: int, seed: int, max_windows: int | None,
                            cache: AudioCache | None,
                            gains_db: Sequence[float] = (-30.0, 0.0, 6.0)) -> dict[str, Any]:
@@ -78,9 +64,9 @@ def wide_grouped_leave_out(corpus: Corpus, paths: Sequence[Path], front: Any, k:
         at = np.isin(every.track, np.unique(data.test.track))
         probs["float32"]["+0"][at] = back.predict(data.test.x.astype(np.float32),
                                                  batch_size=256, verbose=0)
-        ev_train = sorted({int(t) for t in data.train.track if t < len(ev.tracks)})
         with tempfile.TemporaryDirectory(prefix="genrecast-wide-") as tmp:
-            clf = int8_model(front, back, ev.labels, paths, ev_train, cache, seed, Path(tmp) / "int8.tflite")
+            clf = int8_model(front, back, ev.labels, representative, seed,
+                             Path(tmp) / "int8.tflite")
             for t in np.unique(data.test.track):
                 wins = raw_windows(paths[int(t)], cache)
                 rows = np.flatnonzero(every.track == t)
