@@ -22,6 +22,7 @@ gap and p95 latency stayed below the hop.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -216,7 +217,8 @@ def raw_costs() -> dict[str, float]:
     tmp = Path(tempfile.mkdtemp(prefix="radio-raw-"))
     mp3 = tmp / "demo.mp3"
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-stream_loop", "9", "-i",
-                    str(DEMO), "-c:a", "libmp3lame", "-b:a", "128k", str(mp3)], check=True)
+                    str(DEMO), "-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
+                    str(mp3)], check=True)  # as stations send it: 44.1 kHz stereo
     data = mp3.read_bytes()
     from genrecast.daemon.audio.ring import Ring
     from genrecast.daemon.audio.sources.stream_decode import (
@@ -228,16 +230,17 @@ def raw_costs() -> dict[str, float]:
 
     costs: dict[str, float] = {}
     seconds = 0.0
-    for backend in ("libmpg123", "libavcodec"):
+    # 8 kHz: what the 400-Hz default gets; 16 kHz: what a wide (16-kHz) model gets.
+    for backend, rate in itertools.product(("libmpg123", "libavcodec"), (OUT_RATE_HZ, 16_000)):
         os.environ[MP3_DECODER_ENV] = backend
-        ring = Ring(OUT_RATE_HZ * 4, 1)
-        decoder = StreamDecoder("mp3", ring.write, lambda exc: None)
+        ring = Ring(rate * 4, 1)
+        decoder = StreamDecoder("mp3", ring.write, lambda exc: None, rate)
         t = time.process_time()
         for i in range(0, len(data), BATCH_BYTES):
             decoder.feed(data[i:i + BATCH_BYTES])
         used = time.process_time() - t
-        seconds = ring.written / OUT_RATE_HZ
-        costs[f"{decoder.backend}_ms_per_stream_s"] = round(used / seconds * 1000, 3)
+        seconds = ring.written / rate
+        costs[f"{decoder.backend}_{rate // 1000}k_ms_per_stream_s"] = round(used / seconds * 1000, 3)
     os.environ.pop(MP3_DECODER_ENV)
     r = subprocess.run(["bash", "-c", f"TIMEFORMAT='%U %S'; time ffmpeg -nostdin -loglevel error "
                         f"-i {mp3} -f f32le -ac 1 -ar {OUT_RATE_HZ} - > /dev/null"],
@@ -286,9 +289,10 @@ def main() -> None:
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for res in results:
         print("| " + " | ".join(str(res[c]) for c in cols) + " |")
-    print(f"\nraw decode (same audio, one thread), ms per stream-second: libmpg123 "
-          f"{raw['libmpg123_ms_per_stream_s']}, libavcodec {raw['libavcodec_ms_per_stream_s']}, "
-          f"ffmpeg CLI {raw['ffmpeg_cli_ms_per_stream_s']} "
+    print("\nraw decode (same audio, one thread), ms per stream-second, to 8 / 16 kHz: libmpg123 "
+          f"{raw['libmpg123_8k_ms_per_stream_s']} / {raw['libmpg123_16k_ms_per_stream_s']}, "
+          f"libavcodec {raw['libavcodec_8k_ms_per_stream_s']} / "
+          f"{raw['libavcodec_16k_ms_per_stream_s']}, ffmpeg CLI {raw['ffmpeg_cli_ms_per_stream_s']} "
           f"(median of none: one run each; machine load {os.getloadavg()[0]:.1f})")
     if args.json:
         args.json.write_text(json.dumps({"raw": raw, "trials": results}, indent=1))
