@@ -68,11 +68,18 @@ endpoint = "ipc://{tmp_path}/control.sock"
         assert not _has_raw_control(detail), detail[:200]
         assert "\\x1b]0;owned" in detail  # escaped, still readable
 
-        ctl = subprocess.run(genrecast("ctl", "--endpoint", f"ipc://{tmp_path}/control.sock",
-                                       "status"), capture_output=True, text=True, timeout=30)
-        assert ctl.returncode == 0, ctl.stderr
+        def ctl_while_lost() -> subprocess.CompletedProcess[str] | None:
+            # between two attempts the source is "lost" with the station's reason; while it
+            # reopens it is "recovering" (no reason): ask until the status names it
+            ctl = subprocess.run(genrecast("ctl", "--endpoint", f"ipc://{tmp_path}/control.sock",
+                                           "status"), capture_output=True, text=True, timeout=30)
+            assert ctl.returncode == 0, ctl.stderr
+            lines = [line for line in ctl.stdout.splitlines() if "radio:" in line]
+            return ctl if lines and "Busy" in lines[0] else None
+
+        ctl = wait_for(ctl_while_lost, 30, "ctl status to show the station's reason",
+                       interval_s=0.2)
         radio = [line for line in ctl.stdout.splitlines() if "radio:" in line]
-        assert radio and "Busy" in radio[0], ctl.stdout
         assert not _has_raw_control(ctl.stdout) and len(radio[0]) < 2 * MAX_DETAIL_CHARS
 
         out, _ = readable.communicate(timeout=60)
@@ -85,7 +92,7 @@ endpoint = "ipc://{tmp_path}/control.sock"
     finally:
         if readable.poll() is None:
             readable.kill()
-            readable.communicate()
+        readable.communicate()  # closes its pipe whatever happened
         beats.close()
         daemon.close()
         station.close()

@@ -4,8 +4,8 @@ once and holds from either place; rules about sources hold for flags and file al
 from __future__ import annotations
 
 import json
-import re
 import math
+import re
 import subprocess
 from pathlib import Path
 
