@@ -74,3 +74,21 @@ def test_help_does_not_import_tensorflow() -> None:
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "--out" in proc.stdout
+
+
+def test_evaluate_prints_the_grouped_figure_beside_the_pooled_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--group-by folder: each artist sub-folder is one group; the grouped macro (per group,
+    then per genre, then over genres) is printed beside the pooled windows' figure."""
+    model = Path(__file__).resolve().parents[1] / "support" / "data" / "tone.tflite"
+    for genre, freq in (("low", 50.0), ("high", 150.0)):
+        for artist in ("one", "two"):
+            tone_file(tmp_path / "music" / genre / artist / "a.wav", 8000, 4.0, 1, freq)
+    # a "high" artist whose songs are low: its group is all wrong, the other all right
+    tone_file(tmp_path / "music" / "high" / "three" / "a.wav", 8000, 4.0, 1, 50.0)
+    code = main(["evaluate", str(model), str(tmp_path / "music"), "--all", "--group-by", "folder"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    line = next(ln for ln in out.splitlines() if ln.startswith("grouped"))
+    assert "5 groups" in line
+    assert "high 67%" in line and "low 100%" in line and "macro recall 83.3%" in line
