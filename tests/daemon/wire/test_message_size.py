@@ -45,7 +45,12 @@ def _attack(port: int) -> subprocess.Popen[str]:
 
 def _hung_up(attacker: subprocess.Popen[str]) -> None:
     """The publisher closed the connection before it read the whole subscription."""
-    out, _ = attacker.communicate(timeout=ATTACK_S + 60)
+    attacker.wait(timeout=ATTACK_S + 60)
+    # Not communicate(timeout=...): it reads the pipe's descriptor and misses what _attack's
+    # readline() already buffered when the attacker printed both lines at once (a quick hang-up).
+    assert attacker.stdout is not None
+    out = attacker.stdout.read()
+    attacker.stdout.close()
     sent, outcome = out.split()
     assert outcome == "closed" and int(sent) < HUGE_MIB * 1024 * 1024 // 4, out
 
