@@ -166,7 +166,7 @@ def main() -> None:
         "training": {**training, "seed": args.seed, "max_train_windows": args.max_windows,
                      "seconds": round(time.monotonic() - started, 1),
                      "validation": "whole packages (groups) per genre",
-                     "command": " ".join(sys.argv)},
+                     "command": "python -m genrecast.models.build_models " + " ".join(sys.argv[1:])},
         "cost": cost_entry(model_path),
     }
     card = make_card(model_path, args.out.name, ev.labels, rate, window, NORMALISATION, arch,
