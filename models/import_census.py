@@ -111,9 +111,8 @@ def rows(census: Path, teacher: dict[tuple[str, str], tuple[str, str]]) -> list[
         row = {"package": pkg, "path": path, "member": member, "licence": r["licence"],
                "group": group_of(pkg), "md5": r["md5"], "genre": "", "label_source": "evidence"}
         census_genre, conf = r["genre"].strip(), r["confidence"].strip()
-        copy_of = seen_md5.get(r["md5"]) or (r["duplicate_of"].split(";")[0]
-                                             if r["duplicate_of"] and r["duplicate_of"].split(
-                                                 ";")[0] in seen_md5.values() else "")
+        # the census's duplicate_of names byte-identical files: the md5 finds them all
+        copy_of = seen_md5.get(r["md5"], "")
         variant = next((why for pattern, why in VARIANTS if pattern in full), "")
         if pkg in EXCLUDED_PACKAGES:
             row.update(left_out="true", why=EXCLUDED_PACKAGES[pkg])
