@@ -7,15 +7,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.model.card import ModelCard
+from genrecast.daemon.dsp.normalise import Normalisation
+from genrecast.daemon.model.card import ModelCard, file_sha256
 from genrecast.daemon.model.classifier import Classifier
 
+from .quantize import convert
 from .robustness import GAINS_DB, degradations, with_gain
 
 
 def load_classifier(model_path: Path, card: ModelCard | None = None) -> Classifier:
     # No GPU probe: LiteRT's GPU accelerator aborts at exit when TensorFlow shares the process.
     return Classifier(model_path, card=card, num_threads=2, try_gpu=False)
+
+
+def converted_classifier(model: Any, mode: str, representative: np.ndarray, seed: int,
+                         labels: Sequence[str], rate: int, norm: Normalisation,
+                         path: Path) -> Classifier:
+    """``model`` converted to ``mode`` (quantize.convert, calibrated on ``representative``)
+    and written to ``path``, then loaded through the daemon's Classifier with a card made for it:
+    the file every figure is measured on."""
+    path.write_bytes(convert(model, mode, representative, seed))
+    card = ModelCard(labels=tuple(labels), sample_rate_hz=rate,
+                     window_samples=int(model.inputs[0].shape[-1]), normalisation=norm,
+                     model_sha256=file_sha256(path), quantization=mode)
+    return load_classifier(path, card)
 
 
 def metrics(pred: np.ndarray, y: np.ndarray, labels: Sequence[str],

@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.model.card import ModelCard, file_sha256
 from genrecast.daemon.model.classifier import at_temperature
 from genrecast.daemon.settings import DecisionSettings
 
 from .datasets import Dataset, Part
-from .evaluate import load_classifier
+from .evaluate import converted_classifier
 from .fit import FitConfig, fit
 from .grouped_scores import TRACK_SMOOTH_WINDOWS, fit_temperature, score
 from .grouping import assign_folds, validation_tracks
 from .leave_out import MODES, pooled, smoothed_probabilities
-from .quantize import convert
 from .robustness import with_gain
 
 log = logging.getLogger(__name__)
@@ -97,12 +95,8 @@ def predict_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int, wor
     """{mode: {gain: probabilities of the fold's test windows}}."""
     out: dict[str, dict[str, np.ndarray]] = {}
     for mode in MODES:
-        path = workdir / f"{mode}.tflite"
-        path.write_bytes(convert(model, mode, norm.apply(data.train.x[:4000]), seed))
-        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=rate,
-                         window_samples=data.train.x.shape[1], normalisation=norm,
-                         model_sha256=file_sha256(path), quantization=mode)
-        clf = load_classifier(path, card)
+        clf = converted_classifier(model, mode, norm.apply(data.train.x[:4000]), seed,
+                                   data.labels, rate, norm, workdir / f"{mode}.tflite")
         out[mode] = {f"{g:+g}": clf.predict(with_gain(data.test.x, g)) for g in gains_db}
     return out
 

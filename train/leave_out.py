@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .datasets import Dataset, Part, package_of
-from .evaluate import load_classifier, metrics
+from .evaluate import converted_classifier, metrics
 from .fit import FitConfig, fit
-from .quantize import convert
 from .robustness import GAINS_DB, with_gain
 
 log = logging.getLogger(__name__)
@@ -119,12 +117,8 @@ def evaluate_fold(model: Any, data: Dataset, norm: Any, rate: int, seed: int,
     out: dict[str, Any] = {}
     k = len(data.labels)
     for mode in MODES:
-        path = workdir / f"{mode}.tflite"
-        path.write_bytes(convert(model, mode, norm.apply(data.train.x), seed))
-        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=rate,
-                         window_samples=data.train.x.shape[1], normalisation=norm,
-                         model_sha256=file_sha256(path), quantization=mode)
-        clf = load_classifier(path, card)
+        clf = converted_classifier(model, mode, norm.apply(data.train.x), seed, data.labels,
+                                   rate, norm, workdir / f"{mode}.tflite")
         by_gain = {}
         for g in gains_db:
             probs = clf.predict(with_gain(data.test.x, g))

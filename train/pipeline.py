@@ -15,10 +15,10 @@ from genrecast.daemon.model.card import ModelCard, file_sha256
 from .card import make_card
 from .cost import cost_entry
 from .datasets import Dataset
-from .evaluate import evaluate, load_classifier, robustness
+from .evaluate import converted_classifier, evaluate, load_classifier, robustness
 from .fit import FitConfig, FitResult, fit
 from .plots import plot_confusion, plot_curves
-from .quantize import MODES, choose_shipped, convert
+from .quantize import MODES, choose_shipped
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,8 @@ def quantize_and_evaluate(model: Any, data: Dataset, norm: Normalisation, modes:
     out: dict[str, dict[str, Any]] = {}
     for mode in modes:
         path = workdir / f"{mode}.tflite"
-        path.write_bytes(convert(model, mode, rep, seed))
-        card = ModelCard(labels=tuple(data.labels), sample_rate_hz=rate,
-                         window_samples=data.train.x.shape[1], normalisation=norm,
-                         model_sha256=file_sha256(path), quantization=mode)
-        m = evaluate(load_classifier(path, card), data.test.x, data.test.y, data.labels,
+        clf = converted_classifier(model, mode, rep, seed, data.labels, rate, norm, path)
+        m = evaluate(clf, data.test.x, data.test.y, data.labels,
                      data.test.track, data.tracks, data.groups)
         out[mode] = {"path": path, "accuracy": m["accuracy"], "size_bytes": path.stat().st_size,
                      "metrics": m}

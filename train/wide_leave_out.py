@@ -14,17 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from genrecast.daemon.model.card import ModelCard, file_sha256
 
 from .cache import AudioCache
-from .evaluate import load_classifier
+from .evaluate import converted_classifier
 from .fit import NORMALISATION, subsample
 from .grouped_leave_out import Corpus, fold_dataset, summarise
 from .grouping import assign_folds
 from .leave_out import pooled
-from .quantize import convert
 from .robustness import with_gain
-from .wide import WIDE_RATE_HZ, WIDE_WINDOW, fit_back, join
+from .wide import WIDE_RATE_HZ, fit_back, join
 from .wide_corpus import raw_windows
 
 log = logging.getLogger(__name__)
@@ -33,11 +31,8 @@ def int8_model(front: Any, back: Any, labels: Sequence[str], representative: np.
                seed: int, path: Path) -> Any:
     """The joined model as full int8 (calibrated on the front end's own windows), written to
     ``path``; its classifier."""
-    path.write_bytes(convert(join(front, back), "int8", representative, seed))
-    card = ModelCard(labels=tuple(labels), sample_rate_hz=WIDE_RATE_HZ,
-                     window_samples=WIDE_WINDOW, normalisation=NORMALISATION,
-                     model_sha256=file_sha256(path), quantization="int8")
-    return load_classifier(path, card)
+    return converted_classifier(join(front, back), "int8", representative, seed, labels,
+                                WIDE_RATE_HZ, NORMALISATION, path)
 
 
 def wide_grouped_leave_out(corpus: Corpus, paths: Sequence[Path], front: Any,
