@@ -79,6 +79,37 @@ class FitResult:
     device: str = "cpu"
 
 
+class EarlyStopping:
+    """The weights of the epoch with the lowest validation loss, and when to stop: after
+    ``patience`` epochs without an improvement of at least MIN_IMPROVEMENT."""
+
+    MIN_IMPROVEMENT = 1e-4
+
+    def __init__(self, model: Any, patience: int) -> None:
+        self.model = model
+        self.patience = patience
+        self.best_loss = np.inf
+        self.best_epoch = 0
+        self.best_weights = model.get_weights()
+        self.stale = 0
+
+    def stop_after(self, epoch: int, val_loss: float) -> bool:
+        """Record epoch ``epoch`` (1-based); True when training should stop."""
+        if val_loss < self.best_loss - self.MIN_IMPROVEMENT:
+            self.best_loss, self.best_epoch, self.stale = val_loss, epoch, 0
+            self.best_weights = self.model.get_weights()
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def keep(self, epoch: int) -> None:
+        """No validation to judge by: epoch ``epoch`` is the one kept (the last one run)."""
+        self.best_epoch, self.best_weights = epoch, self.model.get_weights()
+
+    def restore(self) -> None:
+        self.model.set_weights(self.best_weights)
+
+
 def set_determinism(seed: int) -> None:
     """Same data and seed, same model.
 
@@ -179,7 +210,7 @@ def fit(data: Dataset, config: FitConfig, rate: int = BASE_RATE_HZ) -> FitResult
     rng = np.random.default_rng(cfg.seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [],
                                        "val_accuracy": []}
-    best_loss, best_epoch, best_weights, stale = np.inf, 0, model.get_weights(), 0
+    stopping = EarlyStopping(model, cfg.patience)
     start = time.monotonic()
     log.info("training %s (%s recipe) on %d windows, %d classes, on %s", cfg.arch, cfg.recipe,
                 y.size, n_classes, device)
@@ -198,18 +229,13 @@ def fit(data: Dataset, config: FitConfig, rate: int = BASE_RATE_HZ) -> FitResult
             history["val_accuracy"].append(float(val_acc))
             progress.update(epoch + 1, history["loss"][-1], float(val_acc))
             if cfg.patience <= 0:  # the seed recipe: no early stopping, last epoch kept
-                best_epoch = epoch + 1
+                stopping.best_epoch = epoch + 1
                 continue
-            if val_loss < best_loss - 1e-4:
-                best_loss, best_epoch, best_weights, stale = (val_loss, epoch + 1,
-                                                              model.get_weights(), 0)
-            else:
-                stale += 1
-                if stale >= cfg.patience:
-                    log.info("early stop after epoch %d (best %d)", epoch + 1, best_epoch)
-                    progress.stop_early(epoch + 1)
-                    break
+            if stopping.stop_after(epoch + 1, float(val_loss)):
+                log.info("early stop after epoch %d (best %d)", epoch + 1, stopping.best_epoch)
+                progress.stop_early(epoch + 1)
+                break
     if cfg.patience > 0:
-        model.set_weights(best_weights)
-    return FitResult(model=model, config=cfg, history=history, best_epoch=best_epoch,
+        stopping.restore()
+    return FitResult(model=model, config=cfg, history=history, best_epoch=stopping.best_epoch,
                      seconds=time.monotonic() - start, class_weights=weights, device=device)

@@ -144,7 +144,7 @@ def fit_back(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
              epochs: int, patience: int, seed: int, batch_size: int = 64) -> tuple[Any, int, int]:
     """Train the back end on log-mel patches; (model with the best validation weights, epochs
     run, best epoch). Class weights balance the genres."""
-    from .fit import class_weights, set_determinism
+    from .fit import EarlyStopping, class_weights, set_determinism
 
     set_determinism(seed)
     keras = _keras()
@@ -153,22 +153,19 @@ def fit_back(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                   metrics=["accuracy"])
     weights = class_weights(y, n_classes)
     rng = np.random.default_rng(seed)
-    best, best_epoch, best_w, stale, run = np.inf, 0, model.get_weights(), 0, 0
+    stopping = EarlyStopping(model, patience)
+    run = 0
     for epoch in range(epochs):
         run = epoch + 1
         model.fit(mask(x, rng), y, batch_size=batch_size, epochs=1, class_weight=weights,
                   verbose=0, shuffle=True)
         if len(x_val) == 0:  # nothing held out (a tiny corpus): every epoch runs, the last kept
-            best_epoch, best_w = run, model.get_weights()
+            stopping.keep(run)
             continue
         val_loss = float(model.evaluate(x_val.astype(np.float32), y_val, batch_size=256,
                                         verbose=0)[0])
         log.info("wide epoch %d: validation loss %.3f", run, val_loss)
-        if val_loss < best - 1e-4:
-            best, best_epoch, best_w, stale = val_loss, run, model.get_weights(), 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    model.set_weights(best_w)
-    return model, run, best_epoch
+        if stopping.stop_after(run, val_loss):
+            break
+    stopping.restore()
+    return model, run, stopping.best_epoch
