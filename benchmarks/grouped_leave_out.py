@@ -28,9 +28,8 @@ from genrecast.models.arrange_recordings import load_table  # noqa: E402
 from genrecast.train.cache import AudioCache  # noqa: E402
 from genrecast.train.datasets import load_dataset  # noqa: E402
 from genrecast.train.fit import FitConfig  # noqa: E402
-from genrecast.train.grouped_leave_out import Corpus, grouped_leave_out, relabel  # noqa: E402
+from genrecast.train.grouped_leave_out import Corpus, grouped, grouped_leave_out  # noqa: E402
 from genrecast.train.grouped_scores import teacher_score  # noqa: E402
-from genrecast.train.grouping import group_names  # noqa: E402
 from genrecast.train.wide import WIDE_RATE_HZ  # noqa: E402
 from genrecast.train.wide_corpus import calibrated_front, load_patches  # noqa: E402
 from genrecast.train.wide_leave_out import wide_grouped_leave_out  # noqa: E402
@@ -72,13 +71,9 @@ def wide_corpus(args: argparse.Namespace, group_map: dict[str, str]
     the windows its int8 grid was set on."""
     front, representative = calibrated_front(Path(args.data), AudioCache(), args.seed)
     evidence, paths = load_patches(Path(args.data), front, AudioCache())
-    corpus = Corpus(evidence, group_names(evidence.tracks, "package", group_map=group_map))
-    if args.teacher_data:
-        teacher, _ = load_patches(Path(args.teacher_data), front, AudioCache(),
-                                  labels=evidence.labels)
-        corpus.teacher = teacher
-        corpus.teacher_groups = group_names(teacher.tracks, "package", group_map=group_map)
-    return corpus, paths, front, representative
+    teacher = (load_patches(Path(args.teacher_data), front, AudioCache(),
+                            labels=evidence.labels)[0] if args.teacher_data else None)
+    return grouped(evidence, teacher, group_map), paths, front, representative
 
 
 def main() -> None:
@@ -110,13 +105,9 @@ def main() -> None:
     else:
         load = dict(rate=args.rate, window=3 * args.rate, hop=args.rate, seed=args.seed,
                     cache=AudioCache(), all_tracks=True)
-        evidence = load_dataset(args.data, **load)  # type: ignore[arg-type]
-        corpus = Corpus(evidence, group_names(evidence.tracks, "package", group_map=group_map))
-        if args.teacher_data:
-            teacher = relabel(load_dataset(args.teacher_data, **load),  # type: ignore[arg-type]
-                              evidence.labels)
-            corpus.teacher = teacher
-            corpus.teacher_groups = group_names(teacher.tracks, "package", group_map=group_map)
+        corpus = grouped(load_dataset(args.data, **load),  # type: ignore[arg-type]
+                         load_dataset(args.teacher_data, **load)  # type: ignore[arg-type]
+                         if args.teacher_data else None, group_map)
         cfg = FitConfig(arch=args.arch, epochs=args.epochs, patience=args.patience,
                         seed=args.seed, max_train_windows=args.max_windows)
         result = grouped_leave_out(corpus, cfg, args.rate, args.k)

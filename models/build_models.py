@@ -3,8 +3,9 @@
 The figures a card reports are not from this training (it hears every package): they are the
 grouped leave-out's (benchmarks/grouped_leave_out.py --json), measured with the same recipe on
 packages each fold's model never heard, and passed in with ``--leave-out``. When that run found the
-int8 model's top label miscalibrated (ECE above 0.05), the temperature it fitted on its
-out-of-fold predictions goes into the card (``calibration``), and the daemon applies it.
+int8 model's top label miscalibrated (ECE above 0.05) and the temperature it fitted on its
+out-of-fold predictions brings the error to 0.05, the temperature goes into the card
+(``calibration``) and the daemon applies it; otherwise it is recorded as ``calibration_tried``.
 
     python -m genrecast.models.build_models default build/recordings5 --teacher build/teacher5 \\
         --leave-out build/grouped_default.json --out models/default
@@ -32,9 +33,8 @@ from genrecast.train.card import make_card  # noqa: E402
 from genrecast.train.cost import cost_entry  # noqa: E402
 from genrecast.train.datasets import Dataset, load_dataset  # noqa: E402
 from genrecast.train.fit import NORMALISATION, FitConfig, fit  # noqa: E402
-from genrecast.train.grouped_leave_out import Corpus, fold_dataset, relabel  # noqa: E402
+from genrecast.train.grouped_leave_out import Corpus, fold_dataset, grouped  # noqa: E402
 from genrecast.train.grouped_scores import ECE_TARGET  # noqa: E402
-from genrecast.train.grouping import group_names  # noqa: E402
 from genrecast.train.plots import plot_confusion  # noqa: E402
 from genrecast.train.quantize import convert  # noqa: E402
 from genrecast.train.wide import WIDE_RATE_HZ, WIDE_WINDOW, fit_back, join  # noqa: E402
@@ -126,13 +126,10 @@ def main() -> None:
         rate, window, arch = DEFAULT_RATE_HZ, 3 * DEFAULT_RATE_HZ, "specnet"
         load = dict(rate=rate, window=window, hop=rate, seed=args.seed, cache=cache,
                     all_tracks=True)
-        ev = load_dataset(str(args.evidence), **load)  # type: ignore[arg-type]
-        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
-        if args.teacher:
-            te = relabel(load_dataset(str(args.teacher), **load),  # type: ignore[arg-type]
-                         ev.labels)
-            corpus.teacher, corpus.teacher_groups = te, group_names(te.tracks, "package",
-                                                                    group_map=group_map)
+        corpus = grouped(load_dataset(str(args.evidence), **load),  # type: ignore[arg-type]
+                         load_dataset(str(args.teacher), **load)  # type: ignore[arg-type]
+                         if args.teacher else None, group_map)
+        ev = corpus.evidence
         data = everything(corpus, args.seed)
         cfg = FitConfig(arch=arch, epochs=args.epochs, patience=args.patience, seed=args.seed,
                         max_train_windows=args.max_windows)
@@ -145,11 +142,8 @@ def main() -> None:
         rate, window, arch = WIDE_RATE_HZ, WIDE_WINDOW, "wide (16 kHz log-mel + conv2d)"
         front, representative = calibrated_front(args.evidence, cache, args.seed)
         ev, _ = load_patches(args.evidence, front, cache)
-        corpus = Corpus(ev, group_names(ev.tracks, "package", group_map=group_map))
-        if args.teacher:
-            te, _ = load_patches(args.teacher, front, cache, labels=ev.labels)
-            corpus.teacher, corpus.teacher_groups = te, group_names(te.tracks, "package",
-                                                                    group_map=group_map)
+        corpus = grouped(ev, load_patches(args.teacher, front, cache, labels=ev.labels)[0]
+                         if args.teacher else None, group_map)
         data = everything(corpus, args.seed)
         rng = np.random.default_rng(args.seed)
         keep = np.sort(rng.permutation(len(data.train))[:args.max_windows])

@@ -27,7 +27,7 @@ from .datasets import Dataset, Part
 from .evaluate import converted_classifier
 from .fit import FitConfig, fit
 from .grouped_scores import TRACK_SMOOTH_WINDOWS, fit_temperature, score
-from .grouping import assign_folds, validation_tracks
+from .grouping import assign_folds, group_names, validation_tracks
 from .leave_out import MODES, pooled, smoothed_probabilities
 from .robustness import with_gain
 
@@ -49,6 +49,17 @@ class Corpus:
     @property
     def labels(self) -> list[str]:
         return self.evidence.labels
+
+
+def grouped(evidence: Dataset, teacher: Dataset | None,
+            group_map: Mapping[str, str]) -> Corpus:
+    """The corpus of an evidence set and an optional teacher set (its classes mapped onto the
+    evidence's), every track grouped by its package, merged by ``group_map`` (composer groups)."""
+    corpus = Corpus(evidence, group_names(evidence.tracks, "package", group_map=group_map))
+    if teacher is not None:
+        corpus.teacher = relabel(teacher, evidence.labels)
+        corpus.teacher_groups = group_names(teacher.tracks, "package", group_map=group_map)
+    return corpus
 
 
 def relabel(data: Dataset, labels: Sequence[str]) -> Dataset:
